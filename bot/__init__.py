@@ -1,0 +1,1 @@
+"""The Teams edge: settings, the HTTP endpoint, the activity handler and its routing."""

@@ -1,0 +1,138 @@
+"""The HTTP edge: checks each request before the SDK sees it, so a client's mistake is a 4xx."""
+
+import json
+import logging
+from typing import Any
+
+import jwt
+from aiohttp import web
+from botbuilder.core import Bot
+from botbuilder.integration.aiohttp import CloudAdapter
+from botbuilder.schema import Activity
+from botframework.connector.auth import AuthenticateRequestResult, BotFrameworkAuthentication
+from msrest.exceptions import DeserializationError
+from requests import RequestException
+
+from safeguarding.ports import Documents
+
+log = logging.getLogger("safesession.http")
+
+MAX_BODY_BYTES = 256 * 1024
+
+
+def refuse(status: int, reason: str) -> web.Response:
+    """Answers a bad request with its status and a one-line reason, never echoing the body."""
+    return web.json_response({"error": reason}, status=status)
+
+
+class MessagesEndpoint:
+    """POST /api/messages: validate, authenticate, then run the turn through CloudAdapter."""
+
+    def __init__(
+        self,
+        *,
+        adapter: CloudAdapter,
+        authentication: BotFrameworkAuthentication,
+        bot: Bot,
+        require_token: bool,
+    ) -> None:
+        self._adapter = adapter
+        self._authentication = authentication
+        self._bot = bot
+        self._require_token = require_token
+
+    async def handle(self, request: web.Request) -> web.Response:
+        """Turns one inbound activity into a bot turn, or into a 4xx naming what was wrong."""
+        if request.content_type != "application/json":
+            return refuse(415, "Content-Type must be application/json")
+        if request.content_length is not None and request.content_length > MAX_BODY_BYTES:
+            return refuse(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+        payload = await _read_json(request)
+        if isinstance(payload, web.Response):
+            return payload
+        activity = _parse_activity(payload)
+        if isinstance(activity, web.Response):
+            return activity
+        authenticated = await self._authenticate(request, activity)
+        if isinstance(authenticated, web.Response):
+            return authenticated
+        invoke_response = await self._adapter.process_activity(
+            authenticated, activity, self._bot.on_turn
+        )
+        if invoke_response:
+            return web.json_response(data=invoke_response.body, status=invoke_response.status)
+        return web.Response(status=201)
+
+    async def _authenticate(
+        self, request: web.Request, activity: Activity
+    ) -> AuthenticateRequestResult | web.Response:
+        # Local mode has authentication off; a stray header would still send the SDK to fetch keys.
+        header = request.headers.get("Authorization", "") if self._require_token else ""
+        if self._require_token and not _looks_like_bot_framework_token(header):
+            return refuse(401, "a Bot Framework bearer token is required")
+        try:
+            return await self._authentication.authenticate_request(activity, header)
+        except RequestException:
+            log.error("could not fetch the Bot Framework signing keys; refusing the request")
+            return refuse(503, "cannot verify tokens right now")
+        except (PermissionError, jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
+            log.warning(
+                "rejected a token for conversation %s: %s",
+                activity.conversation.id,
+                type(error).__name__,
+            )
+            return refuse(401, "the bearer token is not valid for this bot")
+
+
+def _looks_like_bot_framework_token(header: str) -> bool:
+    """Says whether the header carries an RS256 JWT naming its key; anything else is refused."""
+    scheme, _, token = header.partition(" ")
+    if scheme != "Bearer" or not token:
+        return False
+    try:
+        token_header = jwt.get_unverified_header(token)
+    except jwt.PyJWTError:
+        return False
+    return token_header.get("alg") == "RS256" and isinstance(token_header.get("kid"), str)
+
+
+async def _read_json(request: web.Request) -> Any:
+    try:
+        body = await request.read()
+    except web.HTTPRequestEntityTooLarge:
+        return refuse(413, f"body is larger than {MAX_BODY_BYTES} bytes")
+    try:
+        return json.loads(body)
+    except (ValueError, UnicodeDecodeError):
+        return refuse(400, "body is not valid JSON")
+
+
+def _parse_activity(payload: Any) -> Activity | web.Response:
+    if not isinstance(payload, dict):
+        return refuse(400, "body must be a JSON object (an activity)")
+    conversation = payload.get("conversation")
+    service_url = payload.get("serviceUrl")
+    if not isinstance(payload.get("type"), str) or not payload["type"]:
+        return refuse(400, "activity has no type")
+    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+        return refuse(400, "activity has no conversation id")
+    if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
+        return refuse(400, "activity has no serviceUrl")
+    try:
+        return Activity().deserialize(payload)
+    except (DeserializationError, TypeError, ValueError, AttributeError):
+        return refuse(400, "activity fields have the wrong shape")
+
+
+def health_handler(documents: Documents) -> Any:
+    """GET /healthz: 200 with the store's status, 503 when the store cannot be used."""
+
+    async def healthz(_request: web.Request) -> web.Response:
+        status = await documents.status()
+        body = {
+            "status": "ok" if status.ok else "unavailable",
+            "store": {"backend": status.backend, "ok": status.ok, "detail": status.detail},
+        }
+        return web.json_response(body, status=200 if status.ok else 503)
+
+    return healthz

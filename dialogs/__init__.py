@@ -1,0 +1,1 @@
+"""Waterfall dialogs: what to ask next, one dialog per file, versioned ids."""

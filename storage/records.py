@@ -1,0 +1,145 @@
+"""The record engine the adapters share: keyed JSON records in named tables, changed in batches.
+
+`Records` is the seam between the adapters (documents, bot state) and an engine (in memory,
+TinyDB on disk, later a journal or PostgreSQL). A transaction reads some keys, lets a plan
+decide one `Batch` from what it saw, and commits that batch as one all-or-nothing write.
+"""
+
+import json
+import threading
+from collections.abc import Callable, Collection, Mapping
+from dataclasses import dataclass, field
+from typing import Any, Protocol
+
+from safeguarding.ports import StoreStatus, StoreUnavailable
+
+Record = dict[str, Any]
+
+
+@dataclass(frozen=True)
+class Batch:
+    """One all-or-nothing change to one table: keys to remove, then records to store."""
+
+    puts: Mapping[str, Record] = field(default_factory=dict)
+    deletes: Collection[str] = ()
+
+    def __bool__(self) -> bool:
+        """Says whether the batch changes anything."""
+        return bool(self.puts) or bool(self.deletes)
+
+
+Plan = Callable[[Mapping[str, Record]], Batch]
+
+
+class Records(Protocol):
+    """Keeps JSON records by key in named tables; every committed batch is durable."""
+
+    async def get_many(self, table: str, keys: Collection[str]) -> dict[str, Record]:
+        """Returns copies of the records stored under keys, leaving out missing ones."""
+        ...
+
+    async def find(self, table: str, where: Mapping[str, Any] | None = None) -> list[Record]:
+        """Returns copies of the records whose top-level fields equal every value in where."""
+        ...
+
+    async def transact(self, table: str, keys: Collection[str], plan: Plan) -> dict[str, Record]:
+        """Shows plan the records under keys, commits the batch it returns, returns what it saw."""
+        ...
+
+    async def status(self) -> StoreStatus:
+        """Says whether the store can be used right now."""
+        ...
+
+    def close(self) -> None:
+        """Releases the store; later calls raise StoreUnavailable."""
+        ...
+
+
+def json_record(record: Mapping[str, Any]) -> Record:
+    """Returns a deep copy of record exactly as it will read back from a JSON file."""
+    if not isinstance(record, Mapping):
+        raise TypeError(f"a record must be a mapping, not {type(record).__name__}")
+    return dict(json.loads(dump_json(dict(record))))
+
+
+def dump_json(value: Any) -> str:
+    """Serialises strictly: non-JSON values and NaN/Infinity are refused, not guessed at."""
+    return json.dumps(value, ensure_ascii=False, allow_nan=False, separators=(",", ":"))
+
+
+def check_key(key: object) -> str:
+    """Refuses keys that would not survive a JSON round trip unchanged."""
+    if not isinstance(key, str):
+        raise TypeError(f"keys must be strings, not {type(key).__name__}")
+    return key
+
+
+def matches(record: Mapping[str, Any], where: Mapping[str, Any] | None) -> bool:
+    """Says whether every field in where is present in record with an equal value."""
+    return not where or all(
+        name in record and record[name] == value for name, value in where.items()
+    )
+
+
+def normalised_where(where: Mapping[str, Any] | None) -> Record | None:
+    """Makes a filter compare like stored data does (tuples as lists and so on)."""
+    return json_record(where) if where else None
+
+
+class MemoryRecords:
+    """Keeps records in this process only, as JSON text, so they behave exactly like stored ones."""
+
+    backend = "memory"
+
+    def __init__(self) -> None:
+        self._tables: dict[str, dict[str, str]] = {}
+        self._lock = threading.Lock()
+        self._closed = False
+
+    async def get_many(self, table: str, keys: Collection[str]) -> dict[str, Record]:
+        """Returns copies of the records stored under keys, leaving out missing ones."""
+        with self._lock:
+            return self._get_many(table, keys)
+
+    async def find(self, table: str, where: Mapping[str, Any] | None = None) -> list[Record]:
+        """Returns copies of the records whose top-level fields equal every value in where."""
+        wanted = normalised_where(where)
+        with self._lock:
+            self._check_open()
+            rows = self._tables.get(table, {})
+            found = (json.loads(text) for text in rows.values())
+            return [record for record in found if matches(record, wanted)]
+
+    async def transact(self, table: str, keys: Collection[str], plan: Plan) -> dict[str, Record]:
+        """Shows plan the records under keys, commits the batch it returns, returns what it saw."""
+        with self._lock:
+            current = self._get_many(table, keys)
+            batch = plan(current)
+            if batch:
+                texts = {
+                    check_key(key): dump_json(dict(record)) for key, record in batch.puts.items()
+                }
+                rows = self._tables.setdefault(table, {})
+                for key in batch.deletes:
+                    rows.pop(key, None)
+                rows.update(texts)
+            return current
+
+    async def status(self) -> StoreStatus:
+        """Says the store is usable until it is closed."""
+        if self._closed:
+            return StoreStatus(ok=False, backend=self.backend, detail="store is closed")
+        return StoreStatus(ok=True, backend=self.backend)
+
+    def close(self) -> None:
+        """Forgets nothing, but refuses further use, like a closed file store."""
+        self._closed = True
+
+    def _get_many(self, table: str, keys: Collection[str]) -> dict[str, Record]:
+        self._check_open()
+        rows = self._tables.get(table, {})
+        return {key: json.loads(rows[key]) for key in keys if key in rows}
+
+    def _check_open(self) -> None:
+        if self._closed:
+            raise StoreUnavailable("The store is closed.")

@@ -1,0 +1,41 @@
+"""Owns the Jinja environment: every user-facing string and card is rendered here."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from jinja2 import ChoiceLoader, Environment, FileSystemLoader, StrictUndefined
+
+TEMPLATE_DIR = Path(__file__).resolve().parent
+
+
+class Templates:
+    """Renders text and Adaptive Card templates, with an optional local override folder."""
+
+    def __init__(self, override_dir: Path | None = None) -> None:
+        loaders = [FileSystemLoader(TEMPLATE_DIR)]
+        if override_dir is not None:
+            loaders.insert(0, FileSystemLoader(override_dir))
+        self._env = Environment(
+            loader=ChoiceLoader(loaders),
+            undefined=StrictUndefined,
+            autoescape=False,
+            keep_trailing_newline=False,
+            trim_blocks=True,
+            lstrip_blocks=True,
+        )
+
+    def text(self, name: str, **context: Any) -> str:
+        """Renders `text/<name>.txt` to a plain string."""
+        return self._env.get_template(f"text/{name}.txt").render(**context).strip()
+
+    def card(self, name: str, **context: Any) -> dict[str, Any]:
+        """Renders `cards/<name>.json` and parses it, so a broken card fails here, not in Teams."""
+        rendered = self._env.get_template(f"cards/{name}.json").render(**context)
+        card: dict[str, Any] = json.loads(rendered)
+        return card
+
+    def names(self, kind: str) -> list[str]:
+        """Lists the template names of one kind ("text" or "cards")."""
+        suffix = ".txt" if kind == "text" else ".json"
+        return sorted(path.stem for path in (TEMPLATE_DIR / kind).glob(f"*{suffix}"))

@@ -1,0 +1,62 @@
+"""Writes to a store until it is killed, saying which writes were acknowledged.
+
+Every line on stdout is `begin <op> <args>` before a write call and `ack <op> <args>` after it
+returns; ops are `put <key> <n> <pad length>`, `delete <key>` and `pair <generation>` (one
+batch that stores the same generation under two keys). Only the engine is imported, not
+botbuilder, so a process starts fast enough to be killed many times.
+"""
+
+import asyncio
+import itertools
+import random
+import sys
+
+from storage.documents import TinyDBDocuments
+from storage.engine import TinyDBRecords
+from storage.records import Batch, Plan
+
+COLLECTION = "crash"
+PAIRS = "pairs"
+
+
+def say(*words: object) -> None:
+    """Reports one line in one write, so a kill never leaves half a line that looks whole."""
+    sys.stdout.write(" ".join(str(word) for word in words) + "\n")
+    sys.stdout.flush()
+
+
+def always(batch: Batch) -> Plan:
+    """A plan that commits batch whatever it sees."""
+    return lambda _current: batch
+
+
+async def write_forever(folder: str, tag: str, seed: int) -> None:
+    """Puts, deletes and writes pairs in a random mix, forever."""
+    records = TinyDBRecords(folder)
+    documents = TinyDBDocuments(records)
+    rng = random.Random(seed)
+    mine: list[str] = []
+    say("ready")
+    for n in itertools.count():
+        roll = rng.random()
+        if roll < 0.15:
+            generation = f"{tag}-{n}"
+            batch = Batch(puts={"a": {"generation": generation}, "b": {"generation": generation}})
+            say("begin pair", generation)
+            await records.transact(PAIRS, (), always(batch))
+            say("ack pair", generation)
+        elif mine and roll < 0.5:
+            key = mine.pop(rng.randrange(len(mine)))
+            say("begin delete", key)
+            await documents.delete(collection=COLLECTION, key=key)
+            say("ack delete", key)
+        else:
+            key, pad = f"{tag}-{n}", rng.randrange(100, 2000)
+            say("begin put", key, n, pad)
+            await documents.put(collection=COLLECTION, key=key, document={"n": n, "pad": "x" * pad})
+            say("ack put", key, n, pad)
+            mine.append(key)
+
+
+if __name__ == "__main__":
+    asyncio.run(write_forever(sys.argv[1], sys.argv[2], int(sys.argv[3])))

@@ -1,0 +1,85 @@
+"""Conversation tests that read like transcripts, over botbuilder's TestAdapter on Teams."""
+
+import json
+from pathlib import Path
+from typing import Any
+
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity, ActivityTypes, ChannelAccount, ConversationAccount
+
+from bot.pipeline import Pipeline
+
+FIXTURES = Path(__file__).resolve().parent / "fixtures"
+TENANT = "00000000-0000-4000-8000-00000000aaaa"
+
+
+def fixture(name: str, **overrides: Any) -> Activity:
+    """Loads a realistic Teams activity from tests/fixtures/<name>.json."""
+    payload = json.loads((FIXTURES / f"{name}.json").read_text())
+    payload.update(overrides)
+    return Activity().deserialize(payload)
+
+
+class Chat:
+    """One worker's personal chat with the bot, on the msteams channel."""
+
+    def __init__(
+        self, pipeline: Pipeline, *, worker: str = "worker-1", conversation: str = "a:personal-1"
+    ):
+        template = Activity(
+            channel_id="msteams",
+            service_url="https://smba.trafficmanager.net/uk/",
+            from_property=ChannelAccount(
+                id=f"29:{worker}", name="Sam Worker", aad_object_id=f"aad-{worker}"
+            ),
+            recipient=ChannelAccount(id="28:safesession-bot", name="SafeSession"),
+            conversation=ConversationAccount(
+                id=conversation, conversation_type="personal", tenant_id=TENANT
+            ),
+            channel_data={"tenant": {"id": TENANT}},
+        )
+        self.adapter = TestAdapter(pipeline.bot.on_turn, template)
+        pipeline.attach(self.adapter)
+
+    async def user(self, text: str) -> None:
+        """The worker types a message."""
+        await self.adapter.receive_activity(Activity(type=ActivityTypes.message, text=text))
+
+    async def submit(self, value: Any) -> None:
+        """The worker presses a card button, which Teams sends as a message with a value."""
+        await self.adapter.receive_activity(Activity(type=ActivityTypes.message, value=value))
+
+    async def receive(self, activity: Activity) -> None:
+        """Teams delivers a prepared activity (install, @mention, ...)."""
+        await self.adapter.receive_activity(activity)
+
+    def next_reply(self) -> Activity:
+        """Takes the bot's next unread reply, failing if there is none."""
+        reply = self.adapter.get_next_activity()
+        assert reply is not None, "expected a reply from the bot, got none"
+        return reply
+
+    def bot_says(self, *fragments: str) -> str:
+        """The next reply is text containing every fragment."""
+        reply = self.next_reply()
+        assert not reply.attachments, f"expected text, got a card: {_names(reply)}"
+        for fragment in fragments:
+            assert fragment in (reply.text or ""), f"{fragment!r} not in {reply.text!r}"
+        return str(reply.text)
+
+    def bot_sends_card(self, name: str) -> dict[str, Any]:
+        """The next reply is the named Adaptive Card; returns its content."""
+        reply = self.next_reply()
+        assert _names(reply) == [name], f"expected card {name!r}, got {_names(reply)}"
+        content: dict[str, Any] = reply.attachments[0].content
+        assert content["type"] == "AdaptiveCard"
+        return content
+
+    def no_unread_replies(self) -> None:
+        """Nothing more was said."""
+        left = self.adapter.activity_buffer
+        assert not left, f"unread replies: {[r.text or _names(r) for r in left]}"
+
+
+def _names(reply: Activity) -> list[str]:
+    return [attachment.name for attachment in reply.attachments or []]
