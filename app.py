@@ -7,7 +7,6 @@ from typing import Any
 
 from aiohttp import web
 from botbuilder.core import ConversationState
-from botbuilder.dialogs import DialogSet
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
     ConfigurationBotFrameworkAuthentication,
@@ -19,8 +18,12 @@ from bot.pipeline import Pipeline
 from bot.safesession_bot import SafeSessionBot
 from bot.settings import Settings, SettingsError, load_environment
 from bot.tenant_gate import TenantGate
+from dialogs.journey_dialog import JourneyServices
+from dialogs.registry import build_dialogs
+from safeguarding.clock import Clock, SystemClock
 from safeguarding.installations import Installations
 from safeguarding.ports import StoreUnavailable
+from safeguarding.records import Records
 from storage import Stores, open_embedded
 from templates import Templates
 
@@ -42,21 +45,28 @@ class _AuthConfig:
 
 
 def create_app(
-    settings: Settings, *, stores: Stores | None = None, templates: Templates | None = None
+    settings: Settings,
+    *,
+    stores: Stores | None = None,
+    templates: Templates | None = None,
+    clock: Clock | None = None,
 ) -> web.Application:
-    """Builds the whole service from settings; tests pass their own stores."""
+    """Builds the whole service from settings; tests pass their own stores and clock."""
     stores = stores or open_embedded(settings.data_dir)
-    templates = templates or Templates()
+    templates = templates or Templates(override_dir=settings.templates_dir)
     authentication = ConfigurationBotFrameworkAuthentication(_AuthConfig(settings))
     adapter = CloudAdapter(authentication)
     conversation_state = ConversationState(stores.bot_storage)
-    dialogs = DialogSet(conversation_state.create_property("dialog_state"))
+    services = JourneyServices(
+        records=Records(stores.documents, clock or SystemClock()),
+        templates=templates,
+        config=settings.journey_config(),
+    )
     bot = SafeSessionBot(
         conversation_state=conversation_state,
-        dialogs=dialogs,
+        dialogs=build_dialogs(conversation_state, services),
         installations=Installations(stores.documents),
-        templates=templates,
-        data_protection_url=settings.data_protection_url,
+        services=services,
     )
     pipeline = Pipeline(
         bot=bot,

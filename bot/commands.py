@@ -1,7 +1,8 @@
 """The command table: what a worker can type, matched exactly after normalising."""
 
-import re
 from dataclasses import dataclass
+
+from safeguarding.words import normalise
 
 PERSONAL = "personal"
 TEAM = "team"
@@ -25,21 +26,23 @@ COMMANDS: tuple[Command, ...] = (
         aliases=("hi", "hello", "menu", "?"),
     ),
     Command(
+        name="new service user",
+        description="Set up a service user: identity, consent, platforms and risk assessment",
+        scopes=frozenset({PERSONAL}),
+    ),
+    Command(
+        name="where was i",
+        description="Pick up where you left off",
+        scopes=frozenset({PERSONAL}),
+        aliases=("where were we", "resume", "continue"),
+    ),
+    Command(
         name="cancel",
         description="Stop what you are doing; nothing you have already given is lost",
         scopes=frozenset({PERSONAL}),
         aliases=("stop", "quit"),
     ),
 )
-
-_PUNCTUATION = re.compile(r"[\s.!?,;:]+$")
-_SPACES = re.compile(r"\s+")
-
-
-def normalise(text: str) -> str:
-    """Lower-cases, folds white space and drops trailing punctuation, so 'Help!' reads as 'help'."""
-    folded = _SPACES.sub(" ", text.strip().lower())
-    return folded if folded == "?" else _PUNCTUATION.sub("", folded)
 
 
 def build_table(commands: tuple[Command, ...] = COMMANDS) -> dict[str, Command]:

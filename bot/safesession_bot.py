@@ -6,21 +6,24 @@ from typing import Any
 
 from botbuilder.core import CardFactory, ConversationState, MessageFactory, TurnContext
 from botbuilder.core.teams import TeamsActivityHandler
-from botbuilder.dialogs import DialogSet, DialogTurnStatus
+from botbuilder.dialogs import DialogContext, DialogSet
 from botbuilder.schema import Activity, ChannelAccount
 
 from bot.commands import COMMANDS, Command, build_table, match
 from bot.teams import card_action, conversation_scope, text_without_mentions
+from dialogs.journey_dialog import JourneyServices, worker_id
+from dialogs.registry import resume_open_journey
 from safeguarding.installations import Installations
+from safeguarding.service_user_setup import SETUP
 from templates import Templates
 
 log = logging.getLogger("safesession.bot")
 
-Handler = Callable[[TurnContext], Awaitable[None]]
+Handler = Callable[[TurnContext, DialogContext, dict[str, Any]], Awaitable[None]]
 
 
 class SafeSessionBot(TeamsActivityHandler):
-    """The bot: welcome on install, exact commands, card submits and dialogs."""
+    """The bot: welcome on install, exact commands, card submits and journeys."""
 
     def __init__(
         self,
@@ -28,18 +31,25 @@ class SafeSessionBot(TeamsActivityHandler):
         conversation_state: ConversationState,
         dialogs: DialogSet,
         installations: Installations,
-        templates: Templates,
-        data_protection_url: str,
+        services: JourneyServices,
     ) -> None:
         super().__init__()
         self._conversation_state = conversation_state
         self._dialogs = dialogs
         self._installations = installations
-        self._templates = templates
-        self._data_protection_url = data_protection_url
+        self._services = services
+        self._templates: Templates = services.templates
         self._table = build_table()
-        self._commands: dict[str, Handler] = {"help": self._send_help, "cancel": self._cancel}
-        self._card_actions: dict[str, Handler] = {"help": self._send_help}
+        self._commands: dict[str, Handler] = {
+            "help": self._send_help,
+            "cancel": self._cancel,
+            "new service user": self._new_service_user,
+            "where was i": self._resume,
+        }
+        self._card_actions: dict[str, Handler] = {
+            "help": self._send_help,
+            "new_service_user": self._new_service_user,
+        }
 
     async def on_turn(self, turn_context: TurnContext) -> None:
         """Handles the turn, then saves the conversation's state once."""
@@ -47,22 +57,22 @@ class SafeSessionBot(TeamsActivityHandler):
         await self._conversation_state.save_changes(turn_context)
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:
-        """Routes a card submit by its action, typed text by the command table or active dialog."""
+        """Routes a card submit by its action, typed text to the active journey or a command."""
+        dialog_context = await self._dialogs.create_context(turn_context)
         submitted = card_action(turn_context.activity)
         if submitted is not None:
-            await self._route_card(turn_context, submitted[0])
+            await self._route_card(turn_context, dialog_context, *submitted)
             return
         text = text_without_mentions(turn_context.activity)
-        command = match(text, self._table)
-        dialog_context = await self._dialogs.create_context(turn_context)
-        if dialog_context.active_dialog is not None and command is None:
-            result = await dialog_context.continue_dialog()
-            if result.status != DialogTurnStatus.Empty:
-                return
-        if command is not None:
-            await self._commands[command.name](turn_context)
+        turn_context.activity.text = text
+        if dialog_context.active_dialog is not None:
+            await dialog_context.continue_dialog()
             return
-        await turn_context.send_activity(self._templates.text("not_understood"))
+        command = match(text, self._table)
+        if command is None:
+            await turn_context.send_activity(self._templates.text("not_understood"))
+            return
+        await self._commands[command.name](turn_context, dialog_context, {})
 
     async def on_installation_update_add(self, turn_context: TurnContext) -> None:
         """Welcomes the worker when the app is installed in their personal chat."""
@@ -90,7 +100,19 @@ class SafeSessionBot(TeamsActivityHandler):
         if is_new and scope == "personal":
             await self._send_card(turn_context, "welcome", **self._help_context())
 
-    async def _route_card(self, turn_context: TurnContext, action: str) -> None:
+    async def _route_card(
+        self,
+        turn_context: TurnContext,
+        dialog_context: DialogContext,
+        action: str,
+        value: dict[str, Any],
+    ) -> None:
+        if action == "answer":
+            if dialog_context.active_dialog is None:
+                await turn_context.send_activity(self._templates.text("no_active_question"))
+            else:
+                await dialog_context.continue_dialog()
+            return
         handler = self._card_actions.get(action)
         if handler is None:
             log.info(
@@ -99,23 +121,36 @@ class SafeSessionBot(TeamsActivityHandler):
             )
             await turn_context.send_activity(self._templates.text("card_not_understood"))
             return
-        await handler(turn_context)
+        await handler(turn_context, dialog_context, value)
 
-    async def _send_help(self, turn_context: TurnContext) -> None:
+    async def _send_help(
+        self, turn_context: TurnContext, _dialogs: DialogContext, _value: dict[str, Any]
+    ) -> None:
         await self._send_card(turn_context, "help", **self._help_context())
 
-    async def _cancel(self, turn_context: TurnContext) -> None:
-        dialog_context = await self._dialogs.create_context(turn_context)
-        if dialog_context.active_dialog is None:
-            await turn_context.send_activity(self._templates.text("nothing_to_cancel"))
-            return
-        await dialog_context.cancel_all_dialogs()
-        await turn_context.send_activity(self._templates.text("cancelled"))
+    async def _cancel(
+        self, turn_context: TurnContext, _dialogs: DialogContext, _value: dict[str, Any]
+    ) -> None:
+        await turn_context.send_activity(self._templates.text("nothing_to_cancel"))
+
+    async def _new_service_user(
+        self, _turn_context: TurnContext, dialog_context: DialogContext, value: dict[str, Any]
+    ) -> None:
+        prefill = value.get("case_reference")
+        options = {"prefill": prefill} if isinstance(prefill, str) else {}
+        await dialog_context.begin_dialog(SETUP.id, options)
+
+    async def _resume(
+        self, turn_context: TurnContext, dialog_context: DialogContext, _value: dict[str, Any]
+    ) -> None:
+        resumed = await resume_open_journey(dialog_context, self._services, worker_id(turn_context))
+        if not resumed:
+            await turn_context.send_activity(self._templates.text("nothing_to_resume"))
 
     def _help_context(self) -> dict[str, Any]:
         return {
             "commands": [_command_view(command) for command in COMMANDS],
-            "data_protection_url": self._data_protection_url,
+            "data_protection_url": self._services.config["data_protection_url"],
         }
 
     async def _send_card(self, turn_context: TurnContext, name: str, **context: Any) -> None:

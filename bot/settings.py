@@ -1,5 +1,6 @@
 """One frozen settings object, built from a mapping; anything required and missing is an error."""
 
+import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
@@ -14,6 +15,11 @@ APP_TYPES = {
     "userassignedmsi": "UserAssignedMSI",
 }
 DEFAULT_DATA_PROTECTION_URL = "https://intranet.example.org/using-technology-and-data-protection"
+DEFAULT_SERVICE_EMAIL = "service@example.org"
+DEFAULT_OUT_OF_HOURS_HELP = (
+    "out of hours, call your local out-of-hours service (the number is on your appointment letter)"
+    " or 999 in an emergency"
+)
 
 
 class SettingsError(ValueError):
@@ -34,6 +40,21 @@ class Settings:
     allowed_tenants: frozenset[str]
     local: bool
     data_protection_url: str
+    case_reference_pattern: str | None = None
+    allow_fictional_numbers: bool = False
+    service_email: str = DEFAULT_SERVICE_EMAIL
+    out_of_hours_help: str = DEFAULT_OUT_OF_HOURS_HELP
+    templates_dir: Path | None = None
+
+    def journey_config(self) -> dict[str, object]:
+        """The settings the journeys and their templates may read."""
+        return {
+            "case_reference_pattern": self.case_reference_pattern,
+            "allow_fictional_numbers": self.allow_fictional_numbers,
+            "service_email": self.service_email,
+            "out_of_hours_help": self.out_of_hours_help,
+            "data_protection_url": self.data_protection_url,
+        }
 
     @property
     def authenticates(self) -> bool:
@@ -80,6 +101,13 @@ class Settings:
             local=local,
             data_protection_url=environ.get("SAFESESSION_DATA_PROTECTION_URL", "").strip()
             or DEFAULT_DATA_PROTECTION_URL,
+            case_reference_pattern=_pattern(environ.get("SAFESESSION_CASE_REFERENCE_PATTERN", "")),
+            allow_fictional_numbers=_flag(environ, "SAFESESSION_ALLOW_FICTIONAL_NUMBERS"),
+            service_email=environ.get("SAFESESSION_SERVICE_EMAIL", "").strip()
+            or DEFAULT_SERVICE_EMAIL,
+            out_of_hours_help=environ.get("SAFESESSION_OUT_OF_HOURS_HELP", "").strip()
+            or DEFAULT_OUT_OF_HOURS_HELP,
+            templates_dir=_folder(environ.get("SAFESESSION_TEMPLATES", "")),
         )
 
 
@@ -114,6 +142,28 @@ def _required(app_type: str) -> tuple[str, ...]:
     if app_type == "UserAssignedMSI":
         return ("MicrosoftAppId", "MicrosoftAppTenantId")
     return ("MicrosoftAppId", "MicrosoftAppPassword")
+
+
+def _pattern(value: str) -> str | None:
+    cleaned = value.strip()
+    if not cleaned:
+        return None
+    try:
+        re.compile(cleaned)
+    except re.error:
+        raise SettingsError(
+            f"SAFESESSION_CASE_REFERENCE_PATTERN is not a valid regular expression: {cleaned!r}."
+        ) from None
+    return cleaned
+
+
+def _folder(value: str) -> Path | None:
+    cleaned = value.strip()
+    if not cleaned:
+        return None
+    if not Path(cleaned).is_dir():
+        raise SettingsError(f"SAFESESSION_TEMPLATES must be an existing folder, not {cleaned!r}.")
+    return Path(cleaned)
 
 
 def _port(value: str) -> int:

@@ -36,6 +36,10 @@ class Templates:
         return card
 
     def names(self, kind: str) -> list[str]:
-        """Lists the template names of one kind ("text" or "cards")."""
+        """Lists the template names of one kind ("text" or "cards"), sub-folders included."""
         suffix = ".txt" if kind == "text" else ".json"
-        return sorted(path.stem for path in (TEMPLATE_DIR / kind).glob(f"*{suffix}"))
+        folder = TEMPLATE_DIR / kind
+        return sorted(
+            path.relative_to(folder).with_suffix("").as_posix()
+            for path in folder.rglob(f"*{suffix}")
+        )

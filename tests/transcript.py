@@ -75,6 +75,16 @@ class Chat:
         assert content["type"] == "AdaptiveCard"
         return content
 
+    def bot_asks(self, question_id: str, *fragments: str) -> dict[str, Any]:
+        """The next reply is the question card for question_id, its prompt holding each fragment."""
+        card = self.bot_sends_card("question")
+        asked = {action["data"].get("question") for action in card["actions"]}
+        assert asked == {question_id}, f"expected question {question_id!r}, got {asked}"
+        prompt = card["body"][0]["text"]
+        for fragment in fragments:
+            assert fragment in prompt, f"{fragment!r} not in {prompt!r}"
+        return card
+
     def no_unread_replies(self) -> None:
         """Nothing more was said."""
         left = self.adapter.activity_buffer

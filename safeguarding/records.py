@@ -1,0 +1,132 @@
+"""Journey records: each answer stored as it is given, with its clause and an audit event."""
+
+import uuid
+from collections.abc import Mapping
+from datetime import datetime
+from typing import Any
+
+from safeguarding.clock import Clock
+from safeguarding.journey import Question
+from safeguarding.ports import Document, Documents
+
+WORKERS = "workers"
+SERVICE_USERS = "service_users"
+SESSIONS = "sessions"
+AUDIT = "audit"
+
+
+class Records:
+    """Reads and writes the records journeys fill in, one answer at a time."""
+
+    def __init__(self, documents: Documents, clock: Clock) -> None:
+        self._documents = documents
+        self._clock = clock
+
+    def now(self) -> datetime:
+        """The current moment, from the injected clock."""
+        return self._clock.now()
+
+    async def load(self, *, collection: str, key: str) -> Document | None:
+        """Returns a record, or None."""
+        return await self._documents.get(collection=collection, key=key)
+
+    async def find(self, *, collection: str, **where: Any) -> list[Document]:
+        """Returns the records whose fields equal every value given."""
+        return await self._documents.find(collection=collection, where=where)
+
+    async def create(
+        self, *, collection: str, key: str, actor: str, fields: Mapping[str, Any]
+    ) -> Document:
+        """Creates a record owned by the actor and audits it."""
+        record: Document = {
+            "key": key,
+            "owner": actor,
+            "created_at": self.now().isoformat(),
+            "answers": {},
+            **fields,
+        }
+        await self._documents.put(collection=collection, key=key, document=record)
+        await self.audit(actor=actor, action="create", record=f"{collection}/{key}")
+        return record
+
+    async def worker(self, worker_id: str) -> Document:
+        """Returns the worker's profile, empty if they have none yet."""
+        found = await self._documents.get(collection=WORKERS, key=worker_id)
+        return found or {"key": worker_id, "owner": worker_id, "answers": {}}
+
+    async def store_answer(
+        self,
+        *,
+        collection: str,
+        record: Document,
+        question: Question,
+        value: Any,
+        actor: str,
+        complete: bool = True,
+    ) -> Document:
+        """Stores one answer on the record with its clause, time and who gave it."""
+        updated = dict(record)
+        answers = dict(updated.get("answers", {}))
+        answers[question.id] = {
+            "value": value,
+            "clause": question.clause,
+            "at": self.now().isoformat(),
+            "by": actor,
+            "complete": complete,
+        }
+        updated["answers"] = answers
+        await self._documents.put(collection=collection, key=updated["key"], document=updated)
+        await self.audit(
+            actor=actor,
+            action="answer",
+            record=f"{collection}/{updated['key']}",
+            field=question.id,
+            clause=question.clause,
+        )
+        return updated
+
+    async def forget_answer(
+        self, *, collection: str, record: Document, question_id: str, actor: str
+    ) -> Document:
+        """Removes one answer so it is asked again (the worker said back)."""
+        updated = dict(record)
+        updated["answers"] = {
+            key: value for key, value in record.get("answers", {}).items() if key != question_id
+        }
+        await self._documents.put(collection=collection, key=updated["key"], document=updated)
+        await self.audit(
+            actor=actor, action="forget", record=f"{collection}/{updated['key']}", field=question_id
+        )
+        return updated
+
+    async def update(
+        self, *, collection: str, record: Document, changes: Mapping[str, Any], actor: str
+    ) -> Document:
+        """Sets top-level fields (status, approval, times) and audits which ones changed."""
+        updated = {**record, **changes}
+        await self._documents.put(collection=collection, key=updated["key"], document=updated)
+        await self.audit(
+            actor=actor,
+            action="update",
+            record=f"{collection}/{updated['key']}",
+            field=",".join(sorted(changes)),
+        )
+        return updated
+
+    async def audit(
+        self, *, actor: str, action: str, record: str, field: str = "", clause: str = ""
+    ) -> None:
+        """Appends an audit event: who, what record, which field, when; never the value."""
+        event_id = uuid.uuid4().hex
+        await self._documents.put(
+            collection=AUDIT,
+            key=event_id,
+            document={
+                "at": self.now().isoformat(),
+                "actor": actor,
+                "action": action,
+                "record": record,
+                "field": field,
+                "clause": clause,
+            },
+        )
