@@ -4,7 +4,9 @@ import logging
 import traceback
 from collections.abc import Awaitable, Callable
 
+import aiohttp
 from botbuilder.core import ConversationState, TurnContext
+from msrest.exceptions import ClientRequestError, HttpOperationError
 
 from safeguarding.ports import StoreUnavailable
 from storage.bot_state import StorageConflict
@@ -13,6 +15,19 @@ from templates import Templates
 log = logging.getLogger("safesession.errors")
 
 TurnErrorHandler = Callable[[TurnContext, Exception], Awaitable[None]]
+
+
+class DeliveryFailed(Exception):
+    """The bot's reply could not reach the channel (connector down, refused or timed out)."""
+
+
+# What the connector client raises when a reply cannot be delivered.
+DELIVERY_ERRORS: tuple[type[BaseException], ...] = (
+    ClientRequestError,
+    HttpOperationError,
+    aiohttp.ClientError,
+    TimeoutError,
+)
 
 
 class UserFacingError(Exception):
@@ -40,6 +55,15 @@ def make_turn_error_handler(
 
     async def on_turn_error(context: TurnContext, error: Exception) -> None:
         activity = context.activity
+        if isinstance(error, DELIVERY_ERRORS):
+            # Nothing can be said to the worker, and the dialog is not at fault: keep its state.
+            log.error(
+                "could not deliver a reply for %s activity in conversation %s: %s",
+                activity.type,
+                activity.conversation.id,
+                type(error).__name__,
+            )
+            raise DeliveryFailed() from None
         if isinstance(error, UserFacingError):
             template = error.template
         elif isinstance(error, StorageConflict):

@@ -13,6 +13,7 @@ from botframework.connector.auth import AuthenticateRequestResult, BotFrameworkA
 from msrest.exceptions import DeserializationError
 from requests import RequestException
 
+from bot.errors import DeliveryFailed
 from safeguarding.ports import Documents
 
 log = logging.getLogger("safesession.http")
@@ -56,9 +57,12 @@ class MessagesEndpoint:
         authenticated = await self._authenticate(request, activity)
         if isinstance(authenticated, web.Response):
             return authenticated
-        invoke_response = await self._adapter.process_activity(
-            authenticated, activity, self._bot.on_turn
-        )
+        try:
+            invoke_response = await self._adapter.process_activity(
+                authenticated, activity, self._bot.on_turn
+            )
+        except DeliveryFailed:
+            return refuse(502, "the reply could not be delivered to the channel")
         if invoke_response:
             return web.json_response(data=invoke_response.body, status=invoke_response.status)
         return web.Response(status=201)

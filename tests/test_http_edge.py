@@ -2,6 +2,7 @@
 
 import base64
 import json
+import socket
 from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
@@ -203,3 +204,12 @@ async def test_healthz_reports_the_store(local: Served) -> None:
         body = await response.json()
     assert body["status"] == "ok"
     assert body["store"]["ok"] is True
+
+
+async def test_an_unreachable_connector_is_502_not_500(local: Served) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed = f"http://127.0.0.1:{probe.getsockname()[1]}/"
+    status, body = await post(local, json.dumps(activity(closed)).encode(), **JSON)
+    assert status == 502
+    assert body["error"] == "the reply could not be delivered to the channel"
