@@ -1,30 +1,49 @@
 """Composition root: builds the store, the bot and the web app, and hands them to each other."""
 
+import asyncio
 import logging
 import os
+import socket
 import sys
+from collections.abc import AsyncIterator
+from datetime import timedelta
 from typing import Any
 
 from aiohttp import web
 from botbuilder.core import ConversationState
 from botbuilder.integration.aiohttp import (
     CloudAdapter,
-    ConfigurationBotFrameworkAuthentication,
 )
+from botbuilder.schema import CallerIdConstants
+from botframework.connector.auth import AuthenticationConstants
 
+from bot.approvals import Approvals
+from bot.connectors import ConnectorCache, ReusingAuthentication
 from bot.errors import make_turn_error_handler
+from bot.escalation import EscalationPolicy, Escalations
 from bot.http import MAX_BODY_BYTES, MessagesEndpoint, health_handler
+from bot.manager_channel import ManagerChannel
+from bot.one_contact import OneContact
 from bot.pipeline import Pipeline
+from bot.proactive import Messenger
+from bot.rate_limit import RateLimit
+from bot.reminders import Reminders
+from bot.replay_guard import ReplayGuard
 from bot.safesession_bot import SafeSessionBot
+from bot.self_care import SelfCare
+from bot.session_events import SessionEvents
 from bot.settings import Settings, SettingsError, load_environment
 from bot.tenant_gate import TenantGate
 from dialogs.journey_dialog import JourneyServices
 from dialogs.registry import build_dialogs
+from safeguarding.care_state import CareStates
 from safeguarding.clock import Clock, SystemClock
-from safeguarding.installations import Installations
+from safeguarding.installations import Installations, PersonalChats
 from safeguarding.ports import StoreUnavailable
 from safeguarding.records import Records
-from storage import Stores, open_embedded
+from safeguarding.scheduler import Scheduler
+from storage import Stores, open_embedded, postgres_stores
+from storage.encryption import Keyring, sealed
 from templates import Templates
 
 log = logging.getLogger("safesession")
@@ -42,6 +61,25 @@ class _AuthConfig:
         self.APP_PASSWORD = settings.app_password
         self.APP_TYPE = settings.app_type
         self.APP_TENANTID = settings.app_tenant_id
+        if settings.authenticates:
+            # Naming the key server switches the SDK to its parameterised authentication, which
+            # then needs every value: the public cloud's, with keys from our setting (tests serve
+            # their own on loopback). Local mode keeps the SDK's built-in "authentication off".
+            self.TO_BOT_FROM_CHANNEL_OPENID_METADATA_URL = settings.openid_metadata_url
+            self.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER = (
+                AuthenticationConstants.TO_BOT_FROM_CHANNEL_TOKEN_ISSUER
+            )
+            self.TO_CHANNEL_FROM_BOT_LOGIN_URL = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_LOGIN_URL_PREFIX
+            )
+            self.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE = (
+                AuthenticationConstants.TO_CHANNEL_FROM_BOT_OAUTH_SCOPE
+            )
+            self.OAUTH_URL = AuthenticationConstants.OAUTH_URL
+            self.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL = (
+                AuthenticationConstants.TO_BOT_FROM_EMULATOR_OPENID_METADATA_URL
+            )
+            self.CALLER_ID = CallerIdConstants.public_azure_channel
 
 
 def create_app(
@@ -50,30 +88,116 @@ def create_app(
     stores: Stores | None = None,
     templates: Templates | None = None,
     clock: Clock | None = None,
+    run_scheduler: bool = True,
 ) -> web.Application:
     """Builds the whole service from settings; tests pass their own stores and clock."""
-    stores = stores or open_embedded(settings.data_dir)
+    stores = stores or _stores_for(settings)
     templates = templates or Templates(override_dir=settings.templates_dir)
-    authentication = ConfigurationBotFrameworkAuthentication(_AuthConfig(settings))
+    connectors = ConnectorCache()
+    authentication = ReusingAuthentication(_AuthConfig(settings), connectors=connectors)
     adapter = CloudAdapter(authentication)
     conversation_state = ConversationState(stores.bot_storage)
+    clock = clock or SystemClock()
+    records = Records(stores.documents, clock)
+    messenger = Messenger(app_id=settings.app_id, timeout=settings.delivery_timeout)
+    scheduler = Scheduler(stores.jobs, clock, worker_id=f"{socket.gethostname()}:{os.getpid()}")
+    chats = PersonalChats(stores.documents)
+    care = CareStates(stores.documents)
+    self_care = SelfCare(
+        records=records,
+        templates=templates,
+        care=care,
+        reminders=Reminders(
+            records=records,
+            care=care,
+            messenger=messenger,
+            scheduler=scheduler,
+            chats=chats,
+            templates=templates,
+        ),
+        scheduler=scheduler,
+        messenger=messenger,
+        chats=chats,
+        policy=settings.self_care_policy(),
+    )
+    policy = EscalationPolicy(
+        managers=dict(settings.managers),
+        admins=settings.admins,
+        renotify_minutes=settings.renotify_minutes,
+        renotify_tries=settings.renotify_tries,
+        on_call_number=settings.on_call_number,
+    )
+    escalations = Escalations(
+        records=records,
+        messenger=messenger,
+        scheduler=scheduler,
+        chats=chats,
+        templates=templates,
+        policy=policy,
+        on_session_emergency=self_care.session_emergency,
+    )
+    approvals = Approvals(
+        records=records,
+        messenger=messenger,
+        scheduler=scheduler,
+        chats=chats,
+        templates=templates,
+        policy=policy,
+    )
     services = JourneyServices(
-        records=Records(stores.documents, clock or SystemClock()),
+        records=records,
         templates=templates,
         config=settings.journey_config(),
+        on_emergency=escalations.raise_emergency,
+        on_approval_needed=approvals.request,
+    )
+    session_events = SessionEvents(
+        services=services,
+        messenger=messenger,
+        scheduler=scheduler,
+        chats=chats,
+        welfare_grace=timedelta(hours=settings.welfare_grace_hours),
+        on_hard_ending=self_care.hard_ending,
+        on_closed=self_care.session_closed,
     )
     bot = SafeSessionBot(
         conversation_state=conversation_state,
-        dialogs=build_dialogs(conversation_state, services),
+        dialogs=build_dialogs(
+            conversation_state,
+            services,
+            (*session_events.dialogs(), *self_care.dialogs(services)),
+        ),
         installations=Installations(stores.documents),
         services=services,
+        chats=chats,
+        escalations=escalations,
+        manager_channel=ManagerChannel(
+            records=records, templates=templates, admins=settings.admins
+        ),
+        approvals=approvals,
+        session_events=session_events,
+        self_care=self_care,
+        one_contact=OneContact(services=services, session_events=session_events),
     )
     pipeline = Pipeline(
         bot=bot,
-        middleware=(TenantGate(allowed=settings.allowed_tenants, templates=templates),),
+        # The tenant gate first (a foreign tenant leaves nothing stored), then the flood limit
+        # (a dropped activity is not remembered), then each activity id once.
+        middleware=(
+            TenantGate(allowed=settings.allowed_tenants, templates=templates),
+            RateLimit(
+                per_minute=settings.rate_limit_per_minute,
+                burst=settings.rate_limit_burst,
+                clock=clock,
+                templates=templates,
+            ),
+            ReplayGuard(documents=stores.documents, clock=clock),
+        ),
         on_turn_error=make_turn_error_handler(
             templates=templates, conversation_state=conversation_state
         ),
+        messenger=messenger,
+        scheduler=scheduler,
     )
     pipeline.attach(adapter)
     endpoint = MessagesEndpoint(
@@ -81,6 +205,7 @@ def create_app(
         authentication=authentication,
         bot=bot,
         require_token=settings.authenticates,
+        connectors=connectors,
     )
     # One byte over the limit lets the handler tell "too large" from a body read error.
     app = web.Application(client_max_size=MAX_BODY_BYTES + 1)
@@ -89,15 +214,69 @@ def create_app(
     app[PIPELINE] = pipeline
     app.router.add_post("/api/messages", endpoint.handle)
     app.router.add_get("/healthz", health_handler(stores.documents))
-    app.on_cleanup.append(_closer(stores))
+    app.on_cleanup.append(_closing(endpoint))
+    app.cleanup_ctx.append(_store_lifetime(stores))  # before the scheduler: open first, close last
+    if run_scheduler:
+        app.cleanup_ctx.append(_scheduler_loop(scheduler))
     return app
 
 
-def _closer(stores: Stores) -> Any:
+def _closing(endpoint: MessagesEndpoint) -> Any:
+    """Lets the endpoint's token-checking threads go when the app stops."""
+
     async def close(_app: web.Application) -> None:
-        stores.close()
+        endpoint.close()
 
     return close
+
+
+def _stores_for(settings: Settings) -> Stores:
+    """PostgreSQL when DATABASE_URL is set (it connects at start-up), else the embedded store;
+    either way every answer and note is sealed with the data key before it is stored."""
+    stores = (
+        postgres_stores(settings.database_url)
+        if settings.database_url
+        else open_embedded(settings.data_dir)
+    )
+    keyring = Keyring.from_setting(
+        settings.data_key or _local_data_key(settings), previous=settings.previous_data_key
+    )
+    return sealed(stores, keyring)
+
+
+def _local_data_key(settings: Settings) -> str:
+    """Local mode only: a key kept beside the data, made on first run (synthetic data only)."""
+    path = settings.data_dir / ".local-data-key"
+    if not path.exists():
+        settings.data_dir.mkdir(parents=True, exist_ok=True)
+        path.write_text(Keyring.generate())
+        path.chmod(0o600)
+        log.warning("LOCAL MODE: made a data key in %s; never use it for real data", path)
+    return path.read_text().strip()
+
+
+def _scheduler_loop(scheduler: Scheduler) -> Any:
+    """Runs due jobs in the background for as long as the app serves (late ones first)."""
+
+    async def run(_app: web.Application) -> AsyncIterator[None]:
+        stop = asyncio.Event()
+        task = asyncio.create_task(scheduler.run_forever(stop))
+        yield
+        stop.set()
+        await task
+
+    return run
+
+
+def _store_lifetime(stores: Stores) -> Any:
+    """Opens the stores before the first request (PostgreSQL connects here) and closes them last."""
+
+    async def lifetime(_app: web.Application) -> AsyncIterator[None]:
+        await stores.open()
+        yield
+        await stores.aclose()
+
+    return lifetime
 
 
 def main(environ: dict[str, str]) -> int:
@@ -119,7 +298,11 @@ def main(environ: dict[str, str]) -> int:
     except StoreUnavailable as error:
         print(f"safesession: {error}", file=sys.stderr)
         return 3
-    web.run_app(app, host=settings.host, port=settings.port, print=None)
+    try:
+        web.run_app(app, host=settings.host, port=settings.port, print=None)
+    except StoreUnavailable as error:  # PostgreSQL is opened as the app starts
+        print(f"safesession: {error}", file=sys.stderr)
+        return 3
     return 0
 
 

@@ -16,6 +16,8 @@ class Command:
     description: str
     scopes: frozenset[str]
     aliases: tuple[str, ...] = ()
+    # Teams shows at most 12 commands a scope; words that work anyway (cancel) stay off the menu.
+    in_menu: bool = True
 
 
 COMMANDS: tuple[Command, ...] = (
@@ -31,15 +33,59 @@ COMMANDS: tuple[Command, ...] = (
         scopes=frozenset({PERSONAL}),
     ),
     Command(
+        name="plan session",
+        description="Plan a session: when and how, consent, contacts and the pre-session message",
+        scopes=frozenset({PERSONAL}),
+    ),
+    Command(
+        name="start session",
+        description="Start today's session: your checks, identity, who's there and the safe word",
+        scopes=frozenset({PERSONAL}),
+    ),
+    Command(
         name="where was i",
         description="Pick up where you left off",
         scopes=frozenset({PERSONAL}),
         aliases=("where were we", "resume", "continue"),
     ),
     Command(
+        name="my line manager",
+        description="Tell me who your line manager is and their number, for emergencies",
+        scopes=frozenset({PERSONAL}),
+    ),
+    Command(
+        name="my settings",
+        description="Your working days and hours, weekly check-in and reminders",
+        scopes=frozenset({PERSONAL}),
+        aliases=("settings",),
+    ),
+    Command(
+        name="self-care",
+        description="Tips for looking after yourself, and snoozing or switching off reminders",
+        scopes=frozenset({PERSONAL}),
+        aliases=("self care", "selfcare"),
+    ),
+    Command(
+        name="emergency",
+        description="Alert the manager channel at once; call 999 first if anyone is in danger",
+        scopes=frozenset({PERSONAL}),
+        aliases=("sos",),
+    ),
+    Command(
+        name="set manager channel",
+        description="Admins: send emergency alerts to this team channel",
+        scopes=frozenset({TEAM}),
+    ),
+    Command(
+        name="manager channel",
+        description="Show which channel gets emergency alerts",
+        scopes=frozenset({PERSONAL, TEAM}),
+    ),
+    Command(
         name="cancel",
         description="Stop what you are doing; nothing you have already given is lost",
         scopes=frozenset({PERSONAL}),
+        in_menu=False,
         aliases=("stop", "quit"),
     ),
 )

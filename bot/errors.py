@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 
 import aiohttp
 from botbuilder.core import ConversationState, TurnContext
-from msrest.exceptions import ClientRequestError, HttpOperationError
+from msrest.exceptions import ClientRequestError, DeserializationError, HttpOperationError
 
 from safeguarding.ports import StoreUnavailable
 from storage.bot_state import StorageConflict
@@ -27,6 +27,8 @@ DELIVERY_ERRORS: tuple[type[BaseException], ...] = (
     HttpOperationError,
     aiohttp.ClientError,
     TimeoutError,
+    # The connector answered with something other than JSON (a proxy's error page, say).
+    DeserializationError,
 )
 
 

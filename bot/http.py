@@ -1,24 +1,36 @@
 """The HTTP edge: checks each request before the SDK sees it, so a client's mistake is a 4xx."""
 
+import asyncio
 import json
 import logging
+from concurrent.futures import ThreadPoolExecutor
 from typing import Any
 
 import jwt
 from aiohttp import web
 from botbuilder.core import Bot
 from botbuilder.integration.aiohttp import CloudAdapter
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
+from botbuilder.schema.teams import TeamsChannelData
+from botframework.connector import Channels
 from botframework.connector.auth import AuthenticateRequestResult, BotFrameworkAuthentication
 from msrest.exceptions import DeserializationError
 from requests import RequestException
 
+from bot.connectors import ConnectorCache
 from bot.errors import DeliveryFailed
 from safeguarding.ports import Documents
 
 log = logging.getLogger("safesession.http")
 
 MAX_BODY_BYTES = 256 * 1024
+# The most a token check may take (the first one of a day also fetches the signing keys).
+VERIFY_SECONDS = 10.0
+VERIFY_THREADS = 4
+# The event that starts the bot's own proactive turns: never accepted from outside.
+CONTINUATION = ActivityEventNames.continue_conversation
+# Teams ids are short; an id is logged and names the message a reply answers.
+MAX_ID_LENGTH = 256
 
 
 def refuse(status: int, reason: str) -> web.Response:
@@ -36,11 +48,21 @@ class MessagesEndpoint:
         authentication: BotFrameworkAuthentication,
         bot: Bot,
         require_token: bool,
+        connectors: ConnectorCache,
     ) -> None:
+        self._connectors = connectors
         self._adapter = adapter
         self._authentication = authentication
         self._bot = bot
         self._require_token = require_token
+        # The SDK fetches its signing keys with a blocking `requests.get` (on first use, then
+        # daily): tokens are checked on these threads, so a slow key server stalls no other turn
+        # and cannot tie up the threads the store uses.
+        self._verifier = ThreadPoolExecutor(VERIFY_THREADS, thread_name_prefix="token-check")
+
+    def close(self) -> None:
+        """Lets the token-checking threads go (the app is shutting down)."""
+        self._verifier.shutdown(wait=False, cancel_futures=True)
 
     async def handle(self, request: web.Request) -> web.Response:
         """Turns one inbound activity into a bot turn, or into a 4xx naming what was wrong."""
@@ -57,6 +79,7 @@ class MessagesEndpoint:
         authenticated = await self._authenticate(request, activity)
         if isinstance(authenticated, web.Response):
             return authenticated
+        authenticated.connector_factory = self._connectors.wrap(authenticated.connector_factory)
         try:
             invoke_response = await self._adapter.process_activity(
                 authenticated, activity, self._bot.on_turn
@@ -74,18 +97,29 @@ class MessagesEndpoint:
         header = request.headers.get("Authorization", "") if self._require_token else ""
         if self._require_token and not _looks_like_bot_framework_token(header):
             return refuse(401, "a Bot Framework bearer token is required")
-        try:
+        if not self._require_token:
             return await self._authentication.authenticate_request(activity, header)
-        except RequestException:
+        try:
+            return await asyncio.wait_for(self._verify(activity, header), VERIFY_SECONDS)
+        except (RequestException, TimeoutError):
             log.error("could not fetch the Bot Framework signing keys; refusing the request")
             return refuse(503, "cannot verify tokens right now")
-        except (PermissionError, jwt.PyJWTError, ValueError, KeyError, TypeError) as error:
+        # Besides PermissionError and PyJWT's errors the SDK raises bare Exception (key not
+        # endorsed for the channel, algorithm), IndexError (unknown key id) and others: whatever
+        # stops a token being verified makes it a 401, never a 500.
+        except Exception as error:
             log.warning(
                 "rejected a token for conversation %s: %s",
                 activity.conversation.id,
                 type(error).__name__,
             )
             return refuse(401, "the bearer token is not valid for this bot")
+
+    async def _verify(self, activity: Activity, header: str) -> AuthenticateRequestResult:
+        def check() -> AuthenticateRequestResult:
+            return asyncio.run(self._authentication.authenticate_request(activity, header))
+
+        return await asyncio.get_running_loop().run_in_executor(self._verifier, check)
 
 
 def _looks_like_bot_framework_token(header: str) -> bool:
@@ -122,7 +156,26 @@ def _parse_activity(payload: Any) -> Activity | web.Response:
         return refuse(400, "activity has no conversation id")
     if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
         return refuse(400, "activity has no serviceUrl")
+    if not isinstance(payload.get("channelId"), str) or not payload["channelId"]:
+        return refuse(400, "activity has no channelId")
+    if payload["type"] == ActivityTypes.event and payload.get("name") == CONTINUATION:
+        return refuse(400, "only the bot itself continues a conversation")
+    teams = payload["channelId"] == Channels.ms_teams
+    if teams and not isinstance(payload.get("channelData"), dict):
+        return refuse(400, "a Teams activity needs its channelData")
+    for field in ("from", "recipient"):
+        account = payload.get(field)
+        if not isinstance(account, dict) or not isinstance(account.get("id"), str):
+            return refuse(400, f"activity has no {field} id")
+    activity_id = payload.get("id")
+    if activity_id is not None and (
+        not isinstance(activity_id, str) or len(activity_id) > MAX_ID_LENGTH
+    ):
+        return refuse(400, "activity id must be a string")
     try:
+        if teams:
+            # Read as the SDK's Teams handler will read it, so a bad shape is a 400 here.
+            TeamsChannelData().deserialize(payload["channelData"])
         return Activity().deserialize(payload)
     except (DeserializationError, TypeError, ValueError, AttributeError):
         return refuse(400, "activity fields have the wrong shape")

@@ -2,7 +2,18 @@
 
 from typing import Any
 
-from botbuilder.schema import Activity
+from botbuilder.schema import Activity, ActivityEventNames, ActivityTypes
+
+
+def is_proactive(activity: Activity) -> bool:
+    """Says whether the turn is the bot's own continuation of a stored conversation.
+
+    The HTTP edge refuses such an activity from outside, so only the bot can start one.
+    """
+    return (
+        activity.type == ActivityTypes.event
+        and activity.name == ActivityEventNames.continue_conversation
+    )
 
 
 def tenant_id(activity: Activity) -> str:

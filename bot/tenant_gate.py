@@ -6,7 +6,7 @@ from collections.abc import Awaitable, Callable
 from botbuilder.core import Middleware, TurnContext
 from botbuilder.schema import ActivityTypes
 
-from bot.teams import tenant_id
+from bot.teams import is_proactive, tenant_id
 from templates import Templates
 
 log = logging.getLogger("safesession.tenant")
@@ -21,7 +21,10 @@ class TenantGate(Middleware):
 
     async def on_turn(self, context: TurnContext, logic: Callable[[], Awaitable[None]]) -> None:
         """Stops the turn with a short refusal when the tenant is not allowed."""
-        if not self._allowed or tenant_id(context.activity) in self._allowed:
+        # The bot's own messages (alerts, reminders) go to conversations it stored from
+        # allowed tenants; their continuation activity names no tenant.
+        allowed = not self._allowed or tenant_id(context.activity) in self._allowed
+        if allowed or is_proactive(context.activity):
             await logic()
             return
         log.warning(

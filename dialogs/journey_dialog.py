@@ -10,9 +10,10 @@ from dataclasses import dataclass
 from datetime import date, datetime, time
 from typing import Any
 
-from botbuilder.core import CardFactory, MessageFactory, TurnContext
+from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.dialogs import Dialog, DialogContext, DialogInstance, DialogTurnResult
 
+from dialogs.cards import card_message
 from dialogs.interruptions import Interruption, interruption
 from safeguarding.journey import (
     DONE_WORDS,
@@ -41,9 +42,16 @@ class JourneyServices:
     records: Records
     templates: Templates
     config: Mapping[str, Any]
+    # Raises the emergency escalation; the journey stops (its answers are stored) and
+    # `where was I` picks it up later.
+    on_emergency: Callable[[TurnContext], Awaitable[None]] | None = None
+    # Asks the manager channel to approve online work for a medium- or high-risk service user.
+    on_approval_needed: Callable[[TurnContext, Document], Awaitable[None]] | None = None
 
 
 Completion = Callable[[TurnContext, Document, Facts], Awaitable[None]]
+# Where a question's `copy_to` answer is also kept, by the name Facts.related gives it.
+COPY_COLLECTIONS = {"service_user": SERVICE_USERS}
 
 
 def worker_id(turn_context: TurnContext) -> str:
@@ -67,14 +75,21 @@ class JourneyDialog(Dialog):
     """One declared journey, run one question per turn."""
 
     def __init__(
-        self, journey: Journey, services: JourneyServices, *, on_complete: Completion
+        self,
+        journey: Journey,
+        services: JourneyServices,
+        *,
+        on_complete: Completion,
+        on_stop: Completion | None = None,
     ) -> None:
         super().__init__(journey.id)
         self._journey = journey
         self._records = services.records
         self._templates = services.templates
         self._config = services.config
+        self._on_emergency = services.on_emergency
         self._on_complete = on_complete
+        self._on_stop = on_stop
 
     async def begin_dialog(
         self, dialog_context: DialogContext, options: Mapping[str, Any] | None = None
@@ -105,6 +120,17 @@ class JourneyDialog(Dialog):
         self, dialog_context: DialogContext, reason: Any, result: Any = None
     ) -> DialogTurnResult:
         """Asks again after anything that interrupted the journey."""
+        # A record set up meanwhile (from the offer_setup card) answers the question naming it.
+        if isinstance(result, str) and dialog_context.active_dialog.state.get("key") is not None:
+            facts = await self._facts(dialog_context)
+            question = self._journey.next_question(facts)
+            if (
+                question is not None
+                and question.links
+                and await self._owns(dialog_context, question, result)
+            ):
+                lead = self._templates.text("continuing_with_new_record", case_reference=result)
+                return await self._store(dialog_context, question, facts, result, lead=lead)
         return await self._ask_next(dialog_context)
 
     async def reprompt_dialog(self, context: TurnContext, instance: DialogInstance) -> None:
@@ -149,9 +175,7 @@ class JourneyDialog(Dialog):
             },
             prompt=prompt,
         )
-        attachment = CardFactory.adaptive_card(card)
-        attachment.name = "question"
-        await dialog_context.context.send_activity(MessageFactory.attachment(attachment))
+        await dialog_context.context.send_activity(card_message(card, "question"))
 
     # -- reading --------------------------------------------------------------------------
 
@@ -190,6 +214,12 @@ class JourneyDialog(Dialog):
         existing = await self._records.load(collection=self._journey.collection, key=key)
         if existing is not None and existing.get("owner") != actor:
             log.info("refused another worker's record in %s", self._journey.collection)
+            await self._records.audit(
+                actor=actor,
+                action="refused",
+                record=f"{self._journey.collection}/{key}",
+                field=question.id,
+            )
             await dialog_context.context.send_activity(self._templates.text("not_your_record"))
             return await dialog_context.end_dialog()
         if existing is None:
@@ -248,21 +278,35 @@ class JourneyDialog(Dialog):
         lead = self._templates.text("list_added", count=len(entries) + 1)
         return await self._ask_next(dialog_context, lead=lead)
 
+    async def _owns(self, dialog_context: DialogContext, question: Question, key: str) -> bool:
+        linked = await self._records.load(collection=question.links, key=key)
+        return linked is not None and linked.get("owner") == worker_id(dialog_context.context)
+
     async def _link_ok(self, dialog_context: DialogContext, question: Question, key: Any) -> bool:
         linked = await self._records.load(collection=question.links, key=str(key))
         if linked is not None and linked.get("owner") == worker_id(dialog_context.context):
             return True
         if linked is None:
             card = self._templates.card("offer_setup", case_reference=str(key))
-            attachment = CardFactory.adaptive_card(card)
-            attachment.name = "offer_setup"
-            await dialog_context.context.send_activity(MessageFactory.attachment(attachment))
+            await dialog_context.context.send_activity(card_message(card, "offer_setup"))
         else:
+            await self._records.audit(
+                actor=worker_id(dialog_context.context),
+                action="refused",
+                record=f"{question.links}/{linked['key']}",
+                field=question.id,
+            )
             await dialog_context.context.send_activity(self._templates.text("not_your_record"))
         return False
 
     async def _store(
-        self, dialog_context: DialogContext, question: Question, facts: Facts, value: Any
+        self,
+        dialog_context: DialogContext,
+        question: Question,
+        facts: Facts,
+        value: Any,
+        *,
+        lead: str = "",
     ) -> DialogTurnResult:
         actor = worker_id(dialog_context.context)
         if question.target == "worker":
@@ -278,10 +322,24 @@ class JourneyDialog(Dialog):
                 value=value,
                 actor=actor,
             )
+        if question.copy_to:
+            await self._copy(question, facts, value, actor)
         stop = question.check(value, await self._facts(dialog_context))
         if stop is not None:
             return await self._stop(dialog_context, stop)
-        return await self._ask_next(dialog_context)
+        return await self._ask_next(dialog_context, lead=lead)
+
+    async def _copy(self, question: Question, facts: Facts, value: Any, actor: str) -> None:
+        collection = COPY_COLLECTIONS[question.copy_to]
+        key = (facts.related.get(question.copy_to) or {}).get("key")
+        if key is None:
+            return
+        # Read again rather than trusting this turn's copy: only this one answer may change.
+        current = await self._records.load(collection=collection, key=str(key))
+        if current is not None:
+            await self._records.store_answer(
+                collection=collection, record=current, question=question, value=value, actor=actor
+            )
 
     # -- outcomes -------------------------------------------------------------------------
 
@@ -305,12 +363,14 @@ class JourneyDialog(Dialog):
 
     async def _stop(self, dialog_context: DialogContext, stop: str) -> DialogTurnResult:
         facts = await self._facts(dialog_context)
-        await self._records.update(
+        record = await self._records.update(
             collection=self._journey.collection,
             record=dict(facts.record),
             changes={"open_journey": None, "stopped": stop},
             actor=worker_id(dialog_context.context),
         )
+        if self._on_stop is not None:
+            await self._on_stop(dialog_context.context, record, facts)
         context = {**self._config, **self._journey.prompt_context(facts)}
         await dialog_context.context.send_activity(self._templates.text(f"stop/{stop}", **context))
         return await dialog_context.end_dialog()
@@ -335,7 +395,13 @@ class JourneyDialog(Dialog):
         if word is Interruption.HELP:
             return await self._ask_next(dialog_context, lead=self._templates.text("journey_help"))
         if word is Interruption.EMERGENCY:
-            return await self._ask_next(dialog_context, lead=self._templates.text("emergency_now"))
+            if self._on_emergency is None:
+                return await self._ask_next(
+                    dialog_context, lead=self._templates.text("emergency_now")
+                )
+            result = await dialog_context.cancel_all_dialogs()
+            await self._on_emergency(dialog_context.context)
+            return result
         if word is Interruption.RESUME:
             return await self._ask_next(dialog_context, lead=self._templates.text("you_were_here"))
         return await self._go_back(dialog_context)

@@ -4,17 +4,40 @@ from botbuilder.core import ConversationState
 from botbuilder.dialogs import DialogContext, DialogSet
 
 from dialogs.journey_dialog import JourneyDialog, JourneyServices
+from dialogs.line_manager import line_manager_dialog
 from dialogs.service_user_setup import service_user_setup_dialog
+from dialogs.session_planning import session_planning_dialog
+from dialogs.session_start import session_start_dialog
 from safeguarding.journey import Journey
 from safeguarding.service_user_setup import SETUP
+from safeguarding.session_events import BEHAVIOUR_END, SESSION_END, WELFARE_CALL
+from safeguarding.session_planning import PLANNING
+from safeguarding.session_start import START
 
-JOURNEYS: tuple[Journey, ...] = (SETUP,)
+JOURNEYS: tuple[Journey, ...] = (
+    SETUP,
+    PLANNING,
+    START,
+    SESSION_END,
+    WELFARE_CALL,
+    BEHAVIOUR_END,
+)
 
 
-def build_dialogs(conversation_state: ConversationState, services: JourneyServices) -> DialogSet:
-    """Registers every journey dialog under its versioned id."""
+def build_dialogs(
+    conversation_state: ConversationState,
+    services: JourneyServices,
+    extra: tuple[JourneyDialog, ...] = (),
+) -> DialogSet:
+    """Registers every journey dialog (and the bot's own, in extra) under its versioned id."""
     dialogs = DialogSet(conversation_state.create_property("dialog_state"))
-    built: tuple[JourneyDialog, ...] = (service_user_setup_dialog(services),)
+    built: tuple[JourneyDialog, ...] = (
+        service_user_setup_dialog(services),
+        line_manager_dialog(services),
+        session_planning_dialog(services),
+        session_start_dialog(services),
+        *extra,
+    )
     for dialog in built:
         dialogs.add(dialog)
     return dialogs
@@ -25,7 +48,9 @@ async def resume_open_journey(
 ) -> bool:
     """Starts the worker's most recent unfinished journey again where it stopped; False if none."""
     open_records = [
-        (record.get("created_at", ""), journey, record["key"])
+        # A journey opened on an older record (session start on a planned session) counts from
+        # when it was opened, so the one the worker touched last is the one picked up.
+        (record.get("opened_at") or record.get("created_at", ""), journey, record["key"])
         for journey in JOURNEYS
         for record in await services.records.find(
             collection=journey.collection, owner=worker, open_journey=journey.id

@@ -17,7 +17,7 @@ def service_user_setup_dialog(services: JourneyServices) -> JourneyDialog:
         level = facts.answer("risk_level")
         if needs_manager_approval(record):
             if not record.get("approval"):
-                await services.records.update(
+                record = await services.records.update(
                     collection=SERVICE_USERS,
                     record=record,
                     changes={
@@ -34,6 +34,8 @@ def service_user_setup_dialog(services: JourneyServices) -> JourneyDialog:
                     "setup_done_needs_approval", case_reference=record["key"], risk_level=level
                 )
             )
+            if services.on_approval_needed is not None:
+                await services.on_approval_needed(turn_context, record)
         else:
             await send(services.templates.text("setup_done", case_reference=record["key"]))
         refused = refused_consent(record)

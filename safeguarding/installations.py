@@ -39,3 +39,31 @@ class Installations:
         """Returns the stored conversation reference, for a proactive message."""
         install = await self._documents.get(collection=COLLECTION, key=conversation_id)
         return None if install is None else install["reference"]
+
+
+PERSONAL_CHATS = "personal_chats"
+
+
+class PersonalChats:
+    """Each person's 1:1 chat with the bot, so reminders and escalation news can reach them."""
+
+    def __init__(self, documents: Documents) -> None:
+        self._documents = documents
+
+    async def remember(self, *, user_id: str, reference: dict[str, Any]) -> None:
+        """Keeps the person's chat reference, writing only when it is new or has moved."""
+        known = await self._documents.get(collection=PERSONAL_CHATS, key=user_id)
+        conversation = reference.get("conversation", {}).get("id")
+        if (
+            known is not None
+            and known["reference"].get("conversation", {}).get("id") == conversation
+        ):
+            return
+        await self._documents.put(
+            collection=PERSONAL_CHATS, key=user_id, document={"reference": reference}
+        )
+
+    async def reference(self, user_id: str) -> dict[str, Any] | None:
+        """Returns the person's chat reference, or None if they have never opened the bot."""
+        known = await self._documents.get(collection=PERSONAL_CHATS, key=user_id)
+        return None if known is None else known["reference"]

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Literal
 
-from safeguarding.validation import InvalidAnswer, parse_text
+from safeguarding.validation import InvalidAnswer, parse_text, parse_uk_phone, parse_yes_no
 
 InputKind = Literal[
     "text", "long_text", "date", "time", "choice", "multi_choice", "yes_no", "confirm", "list"
@@ -90,6 +90,9 @@ class Question:
     entry_fields: tuple[str, ...] = ()
     # The answer names another record (a case reference) that must exist and be the worker's.
     links: str = ""
+    # The answer is also kept on that related record (the service user's contact number), so
+    # the next journey that needs it can show it back instead of asking again.
+    copy_to: Literal["", "service_user"] = ""
 
 
 @dataclass(frozen=True)
@@ -177,3 +180,18 @@ def multi_choice_reader(choices: tuple[Choice, ...]) -> Reader:
 def text_reader(*, max_length: int = 200) -> Reader:
     """Reads a free-text answer of at most max_length characters."""
     return lambda answer, _facts: parse_text(as_text(answer), min_length=1, max_length=max_length)
+
+
+def allows_fictional_numbers(facts: Facts) -> bool:
+    """Says whether Ofcom's drama numbers are accepted (training and demos only)."""
+    return bool(facts.config.get("allow_fictional_numbers", False))
+
+
+def read_yes_no(answer: Answer, _facts: Facts) -> bool:
+    """Reads a yes or a no, typed or pressed."""
+    return parse_yes_no(as_text(answer))
+
+
+def read_uk_phone(answer: Answer, facts: Facts) -> str:
+    """Reads a UK phone number into E.164."""
+    return parse_uk_phone(as_text(answer), allow_fictional=allows_fictional_numbers(facts))

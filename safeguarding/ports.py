@@ -48,3 +48,40 @@ class Documents(Protocol):
     async def status(self) -> StoreStatus:
         """Says whether the store can be used right now."""
         ...
+
+
+@dataclass(frozen=True)
+class Job:
+    """A persisted piece of timed work: a re-notification, a reminder, a pending delivery."""
+
+    id: str
+    kind: str
+    due_at: str  # aware ISO 8601, UTC
+    payload: dict[str, Any]
+    attempts: int = 0
+
+
+class Jobs(Protocol):
+    """Keeps timed jobs so they survive restarts and each one runs once, across instances."""
+
+    async def enqueue(self, *, key: str, kind: str, due_at: str, payload: dict[str, Any]) -> bool:
+        """Stores a job under a unique key; says False (and changes nothing) if it exists."""
+        ...
+
+    async def claim_due(
+        self, *, now: str, worker_id: str, limit: int, lease_seconds: float
+    ) -> list[Job]:
+        """Claims up to limit due jobs for this worker; an expired lease makes a job claimable."""
+        ...
+
+    async def complete(self, *, job_id: str) -> None:
+        """Marks a claimed job done, so it never runs again."""
+        ...
+
+    async def retry(self, *, job_id: str, due_at: str) -> None:
+        """Releases a claimed job to run again at due_at, counting the attempt."""
+        ...
+
+    async def cancel(self, *, key: str) -> bool:
+        """Drops a job that has not run yet (an acknowledged escalation's re-notify)."""
+        ...

@@ -57,6 +57,7 @@ __all__ = [
     "parse_uk_postcode",
     "parse_work_mobile",
     "parse_yes_no",
+    "readable_uk_phone",
     "same_name",
     "session_start",
     "to_london",
@@ -94,6 +95,8 @@ Reason = Literal[
     "list_entry_unreadable",
     "list_needs_someone",
     "date_in_future",
+    "session_date_in_past",
+    "phone_new_number_needed",
 ]
 REASONS: tuple[Reason, ...] = get_args(Reason)
 # Raised by safeguarding/journey.py and the journey definitions rather than by this module.
@@ -104,6 +107,8 @@ JOURNEY_REASONS: tuple[Reason, ...] = (
     "list_entry_unreadable",
     "list_needs_someone",
     "date_in_future",
+    "session_date_in_past",
+    "phone_new_number_needed",
 )
 
 DATE_OF_BIRTH_MAX_YEARS = 120
@@ -413,6 +418,14 @@ def parse_work_mobile(text: str, *, allow_fictional: bool = False) -> str:
     if kind not in _MOBILE_TYPES:
         raise _refuse("phone_not_mobile")
     return number
+
+
+def readable_uk_phone(e164: str) -> str:
+    """Writes a stored number the way people read it out in the UK: "07700 900123"."""
+    number = phonenumbers.parse(e164, "GB")
+    if number.country_code != 44:
+        return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.INTERNATIONAL)
+    return phonenumbers.format_number(number, phonenumbers.PhoneNumberFormat.NATIONAL)
 
 
 def _parse_uk_number(text: str, *, allow_fictional: bool) -> tuple[str, int]:

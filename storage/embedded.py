@@ -1,51 +1,25 @@
-"""Opens the stores the app needs: documents and bot state over one store, on disk or in memory."""
+"""Opens the stores for one process: documents, bot state and jobs on disk (TinyDB) or in memory."""
 
 import os
-from dataclasses import dataclass
-from types import TracebackType
 
-from safeguarding.ports import Documents, StoreStatus
-from storage.bot_state import MemoryBotStorage, RecordBotStorage, TinyDBBotStorage
+from storage.bot_state import MemoryBotStorage, TinyDBBotStorage
 from storage.documents import MemoryDocuments, TinyDBDocuments
-from storage.engine import TinyDBRecords
-from storage.records import MemoryRecords, Records
+from storage.engine import COMPACT_AFTER_BYTES, TinyDBRecords
+from storage.jobs import RecordJobs
+from storage.records import MemoryRecords
+from storage.stores import Stores
 
 
-@dataclass(frozen=True)
-class Stores:
-    """The two storage ports, sharing one store (one file and one lock on disk)."""
-
-    documents: Documents
-    bot_storage: RecordBotStorage
-    records: Records
-
-    async def status(self) -> StoreStatus:
-        """Says whether the store can be used right now."""
-        return await self.records.status()
-
-    def close(self) -> None:
-        """Releases the store (its lock and files); safe to call twice."""
-        self.records.close()
-
-    def __enter__(self) -> "Stores":
-        return self
-
-    def __exit__(
-        self,
-        kind: type[BaseException] | None,
-        error: BaseException | None,
-        traceback: TracebackType | None,
-    ) -> None:
-        self.close()
-
-
-def open_embedded(folder: str | os.PathLike[str]) -> Stores:
+def open_embedded(
+    folder: str | os.PathLike[str], *, compact_after_bytes: int = COMPACT_AFTER_BYTES
+) -> Stores:
     """Opens the TinyDB store in folder, creating it if needed; StoreLocked if it is in use."""
-    records = TinyDBRecords(folder)
+    records = TinyDBRecords(folder, compact_after_bytes=compact_after_bytes)
     return Stores(
         documents=TinyDBDocuments(records),
         bot_storage=TinyDBBotStorage(records),
-        records=records,
+        jobs=RecordJobs(records),
+        backend=records,
     )
 
 
@@ -55,5 +29,6 @@ def memory_stores() -> Stores:
     return Stores(
         documents=MemoryDocuments(records),
         bot_storage=MemoryBotStorage(records),
-        records=records,
+        jobs=RecordJobs(records),
+        backend=records,
     )

@@ -1,54 +1,72 @@
-"""The embedded store: TinyDB tables in one JSON file in a folder, for one process at a time.
+"""The embedded store: TinyDB over a snapshot and an append-only journal, one process at a time.
 
-The folder holds:
-
-- `safesession.json`: the TinyDB database (table → key → record), keys as TinyDB document ids;
-- `safesession.lock`: flock'd while a process has the store open (it holds that process's pid);
-- `safesession.json.*.tmp`: a write in progress; one left behind by a crash is removed at open.
+The folder holds the files `storage.journal` describes, plus `safesession.lock`, flock'd while a
+process has the store open (it holds that process's pid).
 
 Every commit is one `Batch` for one table, planned and applied under one lock on a single worker
-thread (so fsync never blocks the event loop), then written by `DurableJSONStorage`: temp file,
-fsync, rename over the database, fsync the folder. Reads come from the in-memory copy.
-
-Later, the whole-file rewrite can become an append-only journal with periodic compaction by
-replacing `TinyDBRecords._commit` and the storage class; the `Records` port the adapters use,
-and so every caller, stays the same.
+thread (so fsync never blocks the event loop), and appended to the journal by `JournalStorage`
+before it is acknowledged. Reads come from the in-memory copy. When the journal has grown enough,
+the commit that noticed starts a compaction on a second thread, which takes the lock only to
+rename the new snapshot into place, so callers never wait for the rewrite.
 """
 
 import asyncio
 import contextlib
-import copy
 import errno
 import fcntl
 import functools
-import json
+import gc
 import logging
 import os
-import tempfile
+import pickle
 import threading
+import time
 from collections.abc import Callable, Collection, Mapping
-from concurrent.futures import ThreadPoolExecutor
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, TypeVar
 
-from tinydb import TinyDB
-from tinydb.storages import Storage
+from tinydb import Query, TinyDB
 from tinydb.table import Table
 
 from safeguarding.ports import StoreLocked, StoreStatus, StoreUnavailable
-from storage.records import Batch, Plan, Record, check_key, dump_json, json_record, matches
+from storage.journal import (
+    COMPACT_AFTER_BYTES,
+    DATABASE_NAME,
+    TEMP_PREFIX,
+    TEMP_SUFFIX,
+    Change,
+    Compaction,
+    JournalStorage,
+    Tables,
+    fsync_folder,
+)
+from storage.records import Batch, Plan, Record, check_key, json_record, json_text
 
 log = logging.getLogger(__name__)
 
-DATABASE_NAME = "safesession.json"
+__all__ = [
+    "DATABASE_NAME",
+    "LOCK_NAME",
+    "TEMP_PREFIX",
+    "KeyedTinyDB",
+    "TinyDBRecords",
+]
+
 LOCK_NAME = "safesession.lock"
-TEMP_PREFIX = DATABASE_NAME + "."
-TEMP_SUFFIX = ".tmp"
 # /healthz reports "busy" rather than hang when a write holds the store this long.
 STATUS_WAIT_SECONDS = 2.0
+# After a failed compaction the journal keeps everything; try again after this long.
+COMPACTION_RETRY_SECONDS = 60.0
+# A scan hands the GIL to the event loop after this many records, so it never waits long.
+SCAN_SLICE = 256
+# From this many records on, the store hides them from the cyclic garbage collector (see
+# _freeze_long_lived): a full collection over 50,000 records' dicts stops every thread ~100 ms.
+FREEZE_AFTER_RECORDS = 10_000
 
 T = TypeVar("T")
-Tables = dict[str, dict[str, Record]]
+# Told "started", "written", "installed" and "dropped" as a compaction goes (tests kill at each).
+Step = Callable[[str], None]
 
 
 class KeyedTable(Table):
@@ -63,76 +81,34 @@ class KeyedTinyDB(TinyDB):
     table_class = KeyedTable
 
 
-class DurableJSONStorage(Storage):
-    """Keeps the database in memory and replaces the file atomically and durably on each write."""
-
-    def __init__(self, path: str) -> None:
-        super().__init__()
-        self._path = Path(path)
-        self._folder = self._path.parent
-        self.identity: tuple[int, int] | None = None
-        loaded = load_tables(self._path)
-        if loaded is None:
-            self._data: Tables = {}
-            self.write({})
-        else:
-            self._data = loaded
-            stat = os.stat(self._path)
-            self.identity = (stat.st_dev, stat.st_ino)
-
-    def read(self) -> Tables:
-        """Returns the in-memory database; callers must not change it in place."""
-        return self._data
-
-    def write(self, data: Tables) -> None:
-        """Replaces the file with data, durably, then keeps data as the in-memory copy."""
-        try:
-            encoded = dump_json(data).encode("utf-8")
-        except (TypeError, ValueError) as error:
-            raise TypeError(f"the store only keeps JSON data: {error}") from None
-        try:
-            self._replace_file(encoded)
-            self._data = data
-            fsync_folder(self._folder)
-        except OSError as error:
-            raise StoreUnavailable(
-                f"Could not write the store file {self._path}: {error.strerror or error}"
-            ) from error
-
-    def _replace_file(self, encoded: bytes) -> None:
-        descriptor, temp_name = tempfile.mkstemp(
-            prefix=TEMP_PREFIX, suffix=TEMP_SUFFIX, dir=self._folder
-        )
-        try:
-            with os.fdopen(descriptor, "wb") as temp:
-                temp.write(encoded)
-                temp.flush()
-                os.fsync(temp.fileno())
-                stat = os.fstat(temp.fileno())
-            os.replace(temp_name, self._path)
-        except BaseException:
-            with contextlib.suppress(OSError):
-                os.unlink(temp_name)
-            raise
-        self.identity = (stat.st_dev, stat.st_ino)
-
-
 class TinyDBRecords:
     """Keeps records in the embedded store in folder; a second opener gets StoreLocked."""
 
     backend = "tinydb"
 
-    def __init__(self, folder: str | os.PathLike[str]) -> None:
+    def __init__(
+        self,
+        folder: str | os.PathLike[str],
+        *,
+        compact_after_bytes: int = COMPACT_AFTER_BYTES,
+        on_compaction_step: Step | None = None,
+    ) -> None:
         self.folder = Path(folder)
         self._path = self.folder / DATABASE_NAME
         self._lock = threading.Lock()
         self._closed = False
         self._write_error = ""
+        self._compaction_error = ""
+        self._compaction: Future[None] | None = None
+        self._retry_compaction_at = 0.0
+        self._step = on_compaction_step or _no_step
         make_folder(self.folder)
         self._lock_descriptor = acquire_folder_lock(self.folder)
         try:
             remove_orphans(self.folder)
-            self._db = KeyedTinyDB(str(self._path), storage=DurableJSONStorage)
+            self._db = KeyedTinyDB(
+                str(self._path), storage=JournalStorage, compact_after_bytes=compact_after_bytes
+            )
         except OSError as error:
             release_folder_lock(self._lock_descriptor)
             raise StoreUnavailable(
@@ -141,9 +117,26 @@ class TinyDBRecords:
         except BaseException:
             release_folder_lock(self._lock_descriptor)
             raise
-        self._storage: DurableJSONStorage = self._db.storage
+        self._storage: JournalStorage = self._db.storage
+        _freeze_long_lived(self._storage.read())
         self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safesession-store")
-        log.info("opened the store in %s (%d tables)", self.folder, len(self._storage.read()))
+        self._compactor = ThreadPoolExecutor(
+            max_workers=1, thread_name_prefix="safesession-compact"
+        )
+        log.info(
+            "opened the store in %s (%d tables, %d journal bytes to fold in)",
+            self.folder,
+            len(self._storage.read()),
+            self._storage.journal_bytes,
+        )
+
+    async def open(self) -> None:
+        """Nothing to do: the store opened when it was made, so a locked folder fails fast."""
+
+    @property
+    def journal_bytes(self) -> int:
+        """How much journal a restart would replay now."""
+        return self._storage.journal_bytes
 
     async def get_many(self, table: str, keys: Collection[str]) -> dict[str, Record]:
         """Returns copies of the records stored under keys, leaving out missing ones."""
@@ -160,12 +153,31 @@ class TinyDBRecords:
         wanted = list(keys)
         return await self._run(lambda: self._transact(table, wanted, plan))
 
+    async def tables(self) -> dict[str, int]:
+        """Names every table with how many records it holds."""
+        return await self._run(lambda: {n: len(r) for n, r in self._storage.read().items()})
+
+    async def rows(self, table: str) -> dict[str, Record]:
+        """Returns a copy of every record in table, by key (for exports and migrations)."""
+        return await self._run(
+            lambda: {key: clone(row) for key, row in self._storage.read().get(table, {}).items()}
+        )
+
+    async def compact(self) -> None:
+        """Folds everything committed so far into a new snapshot, and waits until it is durable."""
+        while True:
+            running, fresh = await self._run(self._compact_now)
+            if running is not None:
+                await asyncio.wrap_future(running)
+            if fresh:  # one already running may have frozen the state before the last commits
+                return
+
     async def status(self) -> StoreStatus:
         """Says whether the store can be used right now, without waiting behind queued writes."""
         return await asyncio.to_thread(self._status_now)
 
     def _status_now(self) -> StoreStatus:
-        # A few cheap system calls; the lock keeps a commit's rename and identity update together.
+        # A few cheap system calls; the lock keeps a compaction's rename and identity together.
         if not self._lock.acquire(timeout=STATUS_WAIT_SECONDS):
             return self._status(False, "store is busy: a write is taking too long")
         try:
@@ -174,19 +186,24 @@ class TinyDBRecords:
             self._lock.release()
 
     def close(self) -> None:
-        """Finishes queued work, then releases the file and the folder lock."""
+        """Finishes queued work and any compaction, then releases the files and the folder lock."""
         with self._lock:
             if self._closed:
                 return
             self._closed = True
         self._worker.shutdown(wait=True)
+        self._compactor.shutdown(wait=True)
         self._db.close()
         release_folder_lock(self._lock_descriptor)
         log.info("closed the store in %s", self.folder)
 
+    async def aclose(self) -> None:
+        """Closes the store without holding up the event loop while work drains."""
+        await asyncio.to_thread(self.close)
+
     async def _run(self, work: Callable[[], T]) -> T:
         # One worker thread keeps fsync off the event loop and runs work in arrival order;
-        # the lock also keeps status() and close() from other threads out of a commit.
+        # the lock also keeps status(), close() and compaction's rename out of a commit.
         if self._closed:
             raise StoreUnavailable("The store is closed.")
         try:
@@ -207,10 +224,19 @@ class TinyDBRecords:
     def _get_many(self, table: str, keys: list[str]) -> dict[str, Record]:
         rows = self._table(table)
         found = {key: rows.get(doc_id=key) for key in keys}
-        return {key: copy.deepcopy(dict(doc)) for key, doc in found.items() if doc is not None}
+        return {key: clone(doc) for key, doc in found.items() if doc is not None}
 
     def _find(self, table: str, where: Record | None) -> list[Record]:
-        return [copy.deepcopy(dict(doc)) for doc in self._table(table).all() if matches(doc, where)]
+        # TinyDB's own query, applied to the table in slices: Table.search would copy every
+        # match into a Document first and hold the GIL for the whole scan between switches.
+        wanted = Query().fragment(where) if where else None
+        found = []
+        for number, doc in enumerate(list(self._storage.read().get(table, {}).values())):
+            if wanted is None or wanted(doc):
+                found.append(clone(doc))
+            if number % SCAN_SLICE == SCAN_SLICE - 1:
+                time.sleep(0)  # lets a waiting event loop have the GIL now, not in 5 ms
+        return found
 
     def _transact(self, table: str, keys: list[str], plan: Plan) -> dict[str, Record]:
         current = self._get_many(table, keys)
@@ -220,35 +246,83 @@ class TinyDBRecords:
         return current
 
     def _commit(self, table: str, batch: Batch) -> None:
-        # TinyDB's public API cannot insert, replace and remove in one write, so the batch is
-        # applied to a new top-level copy and handed to the storage once. The in-memory copy
-        # changes only once the new file has replaced the old one.
-        puts = {check_key(key): json_record(record) for key, record in batch.puts.items()}
-        tables = dict(self._storage.read())
-        rows = dict(tables.get(table, {}))
-        for key in batch.deletes:
-            rows.pop(key, None)
-        rows.update(puts)
-        tables[table] = rows
+        # Each record is encoded once: the same text goes into the journal line and, parsed
+        # back, into memory, which changes only after the line is durable.
+        change = Change(
+            table=table,
+            puts={check_key(key): json_text(record) for key, record in batch.puts.items()},
+            deletes=[check_key(key) for key in batch.deletes],
+        )
         try:
-            self._storage.write(tables)
+            self._storage.commit([change])
         except StoreUnavailable as error:
             self._write_error = "the last write failed"
             log.error("could not commit to table %s: %s", table, error)
             raise
         self._write_error = ""
+        self._start_compaction()
+
+    def _compact_now(self) -> "tuple[Future[None] | None, bool]":
+        if self._compaction is not None and not self._compaction.done():
+            return self._compaction, False
+        return self._start_compaction(force=True), True
+
+    def _start_compaction(self, *, force: bool = False) -> "Future[None] | None":
+        # Runs on the worker with the lock held: rotating the journal and freezing the
+        # state (a shallow copy of each table) take a few milliseconds at 50,000 records.
+        if self._compaction is not None and not self._compaction.done():
+            return self._compaction
+        if not force and (
+            not self._storage.wants_compaction() or time.monotonic() < self._retry_compaction_at
+        ):
+            return None
+        try:
+            job = self._storage.begin_compaction()
+        except OSError as error:
+            self._compaction_failed(error)
+            return None
+        self._compaction = self._compactor.submit(self._compact, job)
+        return self._compaction
+
+    def _compact(self, job: Compaction) -> None:
+        started = time.monotonic()
+        try:
+            self._step("started")
+            written = self._storage.write_snapshot(job)
+            self._step("written")
+            with self._lock:
+                redundant = self._storage.install(job, written)
+            self._step("installed")
+            self._storage.drop_journals(redundant)
+            _freeze_long_lived(job.tables)
+        except OSError as error:
+            self._compaction_failed(error)
+            return
+        self._compaction_error = ""
+        self._step("dropped")
+        log.info(
+            "compacted the store in %s: %d records in %.0f ms",
+            self.folder,
+            sum(len(rows) for rows in job.tables.values()),
+            (time.monotonic() - started) * 1000,
+        )
+
+    def _compaction_failed(self, error: OSError) -> None:
+        # Nothing is lost: the journals still hold every commit until a compaction succeeds.
+        self._compaction_error = "could not compact the journal"
+        self._retry_compaction_at = time.monotonic() + COMPACTION_RETRY_SECONDS
+        log.error("could not compact the store in %s: %s", self.folder, error.strerror or error)
 
     def _health(self) -> tuple[bool, str]:
         if self._closed:
             return False, "store is closed"
         if self._write_error:
             return False, self._write_error
-        try:
-            stat = os.stat(self._path)
-        except OSError:
-            return False, "store file is missing"
-        if (stat.st_dev, stat.st_ino) != self._storage.identity:
-            return False, "store file was replaced by something else"
+        problem = self._storage.problem()
+        if problem:
+            return False, problem
+        if self._compaction_error:
+            return False, self._compaction_error
         if not os.access(self.folder, os.W_OK):
             return False, "store folder is not writable"
         return True, ""
@@ -257,34 +331,29 @@ class TinyDBRecords:
         return StoreStatus(ok=ok, backend=self.backend, detail=detail)
 
 
-def load_tables(path: Path) -> Tables | None:
-    """Reads the database file; None if there is none yet, StoreUnavailable if it is unusable."""
-    try:
-        raw = path.read_bytes()
-    except FileNotFoundError:
-        return None
-    except OSError as error:
-        raise StoreUnavailable(
-            f"Could not read the store file {path}: {error.strerror or error}"
-        ) from error
-    refusal = (
-        "refusing to start with an empty store over it. Restore it from a backup, "
-        "or move it away to start afresh."
-    )
-    try:
-        data = json.loads(raw.decode("utf-8"))
-    except ValueError:
-        raise StoreUnavailable(f"The store file {path} is empty or corrupt; {refusal}") from None
-    if not _is_tables(data):
-        raise StoreUnavailable(f"The store file {path} is not a SafeSession store; {refusal}")
-    return data
+def clone(record: Record) -> Record:
+    """Copies a stored record deeply; pickle is exact for JSON data and the fastest copy."""
+    # Only our own in-memory records are ever pickled and unpickled, never outside data.
+    copied: Record = pickle.loads(pickle.dumps(record, pickle.HIGHEST_PROTOCOL))
+    return copied
 
 
-def _is_tables(data: Any) -> bool:
-    return isinstance(data, dict) and all(
-        isinstance(rows, dict) and all(isinstance(record, dict) for record in rows.values())
-        for rows in data.values()
-    )
+def _freeze_long_lived(tables: Tables) -> None:
+    """Moves a large store's records out of the cyclic garbage collector's sight.
+
+    Records are acyclic JSON that live until replaced, so scanning them finds nothing, yet a
+    full collection over 50,000 of them stops every thread (the event loop too) for ~100 ms.
+    gc.freeze() moves every object alive now into a permanent generation that collections
+    skip; reference counting still frees replaced records. Young garbage is collected first,
+    so little else gets frozen with them.
+    """
+    if sum(len(rows) for rows in tables.values()) >= FREEZE_AFTER_RECORDS:
+        gc.collect(1)
+        gc.freeze()
+
+
+def _no_step(_step: str) -> None:
+    pass
 
 
 def make_folder(folder: Path) -> None:
@@ -354,12 +423,3 @@ def remove_orphans(folder: Path) -> None:
     if removed:
         fsync_folder(folder)
         log.warning("removed %d unfinished write(s) left in %s by a crash", removed, folder)
-
-
-def fsync_folder(folder: Path) -> None:
-    """Makes a rename or unlink in folder survive a power cut."""
-    descriptor = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
-    try:
-        os.fsync(descriptor)
-    finally:
-        os.close(descriptor)

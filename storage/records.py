@@ -1,8 +1,11 @@
 """The record engine the adapters share: keyed JSON records in named tables, changed in batches.
 
-`Records` is the seam between the adapters (documents, bot state) and an engine (in memory,
-TinyDB on disk, later a journal or PostgreSQL). A transaction reads some keys, lets a plan
+`Records` is the seam between the adapters (documents, bot state, jobs) and an engine in this
+process (in memory, or TinyDB over a journal on disk). A transaction reads some keys, lets a plan
 decide one `Batch` from what it saw, and commits that batch as one all-or-nothing write.
+PostgreSQL, shared by several processes, has adapters of its own (`storage.postgres`).
+
+`Backend` is what the composition root opens, checks and closes, whichever the adapters are.
 """
 
 import json
@@ -29,6 +32,28 @@ class Batch:
 
 
 Plan = Callable[[Mapping[str, Record]], Batch]
+
+
+class Backend(Protocol):
+    """Whatever holds the records: opened before the first turn, closed at shutdown."""
+
+    backend: str
+
+    async def open(self) -> None:
+        """Gets ready for use (connects, migrates); a second call does nothing."""
+        ...
+
+    async def status(self) -> StoreStatus:
+        """Says whether the store can be used right now."""
+        ...
+
+    def close(self) -> None:
+        """Refuses further use and releases what can be released without waiting."""
+        ...
+
+    async def aclose(self) -> None:
+        """Refuses further use and releases everything (files, locks, connections)."""
+        ...
 
 
 class Records(Protocol):
@@ -60,6 +85,13 @@ def json_record(record: Mapping[str, Any]) -> Record:
     if not isinstance(record, Mapping):
         raise TypeError(f"a record must be a mapping, not {type(record).__name__}")
     return dict(json.loads(dump_json(dict(record))))
+
+
+def json_text(record: Mapping[str, Any]) -> str:
+    """Encodes a record as the JSON text it is stored as, refusing anything JSON cannot hold."""
+    if not isinstance(record, Mapping):
+        raise TypeError(f"a record must be a mapping, not {type(record).__name__}")
+    return dump_json(dict(record))
 
 
 def dump_json(value: Any) -> str:
@@ -116,9 +148,7 @@ class MemoryRecords:
             current = self._get_many(table, keys)
             batch = plan(current)
             if batch:
-                texts = {
-                    check_key(key): dump_json(dict(record)) for key, record in batch.puts.items()
-                }
+                texts = {check_key(key): json_text(record) for key, record in batch.puts.items()}
                 rows = self._tables.setdefault(table, {})
                 for key in batch.deletes:
                     rows.pop(key, None)
@@ -131,9 +161,16 @@ class MemoryRecords:
             return StoreStatus(ok=False, backend=self.backend, detail="store is closed")
         return StoreStatus(ok=True, backend=self.backend)
 
+    async def open(self) -> None:
+        """Nothing to do: memory is ready at once."""
+
     def close(self) -> None:
         """Forgets nothing, but refuses further use, like a closed file store."""
         self._closed = True
+
+    async def aclose(self) -> None:
+        """Refuses further use, like close()."""
+        self.close()
 
     def _get_many(self, table: str, keys: Collection[str]) -> dict[str, Record]:
         self._check_open()

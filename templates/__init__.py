@@ -23,13 +23,15 @@ class Templates:
             keep_trailing_newline=False,
             trim_blocks=True,
             lstrip_blocks=True,
+            # Templates are read once; checking every file's mtime on every render costs a stat.
+            auto_reload=False,
         )
 
-    def text(self, name: str, **context: Any) -> str:
+    def text(self, name: str, /, **context: Any) -> str:
         """Renders `text/<name>.txt` to a plain string."""
         return self._env.get_template(f"text/{name}.txt").render(**context).strip()
 
-    def card(self, name: str, **context: Any) -> dict[str, Any]:
+    def card(self, name: str, /, **context: Any) -> dict[str, Any]:
         """Renders `cards/<name>.json` and parses it, so a broken card fails here, not in Teams."""
         rendered = self._env.get_template(f"cards/{name}.json").render(**context)
         card: dict[str, Any] = json.loads(rendered)

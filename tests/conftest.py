@@ -1,6 +1,6 @@
 """Shared fixtures: real stores on disk, settings from plain mappings, a stub connector."""
 
-from collections.abc import AsyncIterator, Iterator
+from collections.abc import AsyncIterator
 from pathlib import Path
 from typing import Any
 
@@ -10,24 +10,33 @@ from aiohttp.test_utils import TestServer
 
 from app import create_app
 from bot.settings import Settings
-from storage import memory_stores, open_embedded
+from tests.storage.factories import STORE_FACTORIES
 from tests.stub_connector import StubConnector
 
 LOCAL_ENV = {"SAFESESSION_LOCAL": "1"}
+# Tests type far faster than people and their clocks stand still: no flood limit unless a test
+# sets one (tests/attack/test_flood.py).
+UNLIMITED = {
+    "SAFESESSION_RATE_LIMIT_PER_MINUTE": "1000000",
+    "SAFESESSION_RATE_LIMIT_BURST": "1000000",
+}
+
+
+# A fixed synthetic data key, for settings with credentials (outside local mode a key is required).
+TEST_KEY = {"SAFESESSION_DATA_KEY": "c2FmZXNlc3Npb24tdGVzdC1rZXktMzItYnl0ZXMhISE="}
 
 
 def make_settings(tmp_path: Path, **environ: str) -> Settings:
     """Settings for a test: local mode unless credentials are given, data in tmp_path."""
-    base = {} if "MicrosoftAppId" in environ else dict(LOCAL_ENV)
+    base = {**UNLIMITED, **(TEST_KEY if "MicrosoftAppId" in environ else LOCAL_ENV)}
     return Settings.from_env({**base, "SAFESESSION_DATA": str(tmp_path / "data"), **environ})
 
 
-@pytest.fixture(params=["memory", "tinydb"])
-def stores(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Any]:
-    """Each storage adapter in turn, the TinyDB one in a real folder on disk."""
-    opened = memory_stores() if request.param == "memory" else open_embedded(tmp_path / "store")
-    yield opened
-    opened.close()
+@pytest.fixture(params=sorted(STORE_FACTORIES))
+async def stores(request: pytest.FixtureRequest, tmp_path: Path) -> AsyncIterator[Any]:
+    """Each storage adapter in turn: memory, PostgreSQL (its own schema), TinyDB on disk."""
+    async with STORE_FACTORIES[request.param](tmp_path) as opened:
+        yield opened
 
 
 @pytest.fixture
@@ -36,6 +45,7 @@ async def connector() -> AsyncIterator[StubConnector]:
     stub = StubConnector()
     await stub.server.start_server()
     yield stub
+    stub.release()
     await stub.server.close()
 
 

@@ -8,9 +8,11 @@ import pytest
 
 from app import PIPELINE, create_app
 from bot.commands import COMMANDS
+from safeguarding.clock import FixedClock
 from safeguarding.ports import StoreUnavailable
 from storage.bot_state import StorageConflict
 from tests.conftest import make_settings
+from tests.journeys import NOW
 from tests.transcript import Chat, fixture
 
 STATE_KEY = "msteams/conversations/a:personal-1"
@@ -18,7 +20,8 @@ STATE_KEY = "msteams/conversations/a:personal-1"
 
 def chat_with(tmp_path: Path, stores: Any, **environ: str) -> Chat:
     """A worker's personal chat with a freshly composed bot."""
-    app = create_app(make_settings(tmp_path, **environ), stores=stores)
+    # Within working hours: out of hours a typed message also gets a boundary reminder (E1).
+    app = create_app(make_settings(tmp_path, **environ), stores=stores, clock=FixedClock(NOW))
     return Chat(app[PIPELINE])
 
 
@@ -111,7 +114,7 @@ async def test_cancel_with_nothing_in_progress_says_so(tmp_path: Path, stores: A
 
 
 class FailingDocuments:
-    """Wraps a real Documents store and fails every write with the given error."""
+    """Wraps a real Documents store and fails every install write with the given error."""
 
     def __init__(self, inner: Any, error: Exception) -> None:
         self._inner = inner
@@ -130,6 +133,9 @@ class FailingDocuments:
         return await self._inner.status()
 
     async def put(self, **kwargs: Any) -> None:
+        if kwargs["collection"] != "installations":
+            await self._inner.put(**kwargs)
+            return
         raise self._error
 
 
@@ -139,6 +145,17 @@ class StoresWith:
     def __init__(self, inner: Any, documents: Any) -> None:
         self.documents = documents
         self.bot_storage = inner.bot_storage
+        self.jobs = inner.jobs
+        self._inner = inner
+
+    async def open(self) -> None:
+        """The fixture opened the real stores."""
+
+    async def aclose(self) -> None:
+        """The fixture closes the real stores."""
+
+    async def status(self) -> Any:
+        return await self._inner.status()
 
     def close(self) -> None:
         """The fixture closes the real stores."""

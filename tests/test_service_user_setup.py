@@ -205,11 +205,21 @@ async def test_cancel_back_help_and_where_was_i_work_mid_journey(
     assert (await answers(stores, "service_users", CASE))["full_name"] == "Alex Example"
 
 
-async def test_emergency_interrupts_and_keeps_the_place(tmp_path: Path, stores: Any) -> None:
+async def test_emergency_interrupts_raises_the_alert_and_keeps_the_answers(
+    tmp_path: Path, stores: Any
+) -> None:
     chat = journey_chat(tmp_path, stores)
     await start_setup(chat)
+    await chat.user("Alex Example")
+    chat.bot_asks("date_of_birth")
     await chat.user("EMERGENCY")
-    chat.bot_says("call 999 now", "full name")
+    chat.bot_says("has NOT been seen yet", "call 999")  # no manager channel is set here
+    chat.bot_sends_card("emergency_kind")
+    chat.no_unread_replies()
+    assert len(await stores.documents.find(collection="escalations")) == 1
+    await chat.user("where was i")
+    chat.bot_asks("date_of_birth", "where you were")
+    assert (await answers(stores, "service_users", CASE)) == {"full_name": "Alex Example"}
 
 
 async def test_a_restart_mid_journey_continues_at_the_same_question(

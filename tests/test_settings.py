@@ -7,7 +7,8 @@ import pytest
 from bot.commands import Command, build_table, match, normalise
 from bot.settings import Settings, SettingsError, load_environment
 
-CREDS = {"MicrosoftAppId": "app-id", "MicrosoftAppPassword": "synthetic-secret"}
+KEY = {"SAFESESSION_DATA_KEY": "c2FmZXNlc3Npb24tdGVzdC1rZXktMzItYnl0ZXMhISE="}
+CREDS = {"MicrosoftAppId": "app-id", "MicrosoftAppPassword": "synthetic-secret", **KEY}
 
 
 def test_no_credentials_and_no_local_switch_names_what_is_missing() -> None:
@@ -33,6 +34,7 @@ def test_managed_identity_needs_no_password() -> None:
             "MicrosoftAppId": "app-id",
             "MicrosoftAppType": "UserAssignedMSI",
             "MicrosoftAppTenantId": "t",
+            **KEY,
         }
     )
     assert settings.app_type == "UserAssignedMSI" and settings.authenticates
@@ -87,7 +89,7 @@ def test_allowed_tenants_and_data_folder_are_read() -> None:
 def test_the_dotenv_file_fills_gaps_and_the_environment_wins(tmp_path: Path) -> None:
     dotenv = tmp_path / ".env"
     dotenv.write_text("MicrosoftAppId=from-file\nMicrosoftAppPassword=from-file\nPORT=4000\n")
-    merged = load_environment({"PORT": "5000", "SAFESESSION_DOTENV": str(dotenv)})
+    merged = load_environment({"PORT": "5000", "SAFESESSION_DOTENV": str(dotenv), **KEY})
     settings = Settings.from_env(merged)
     assert settings.app_id == "from-file" and settings.port == 5000
 
@@ -106,3 +108,15 @@ def test_a_command_word_claimed_twice_is_refused() -> None:
     )
     with pytest.raises(ValueError, match="claimed twice"):
         build_table(twice)
+
+
+def test_outside_local_mode_the_data_key_is_required() -> None:
+    without_key = {name: value for name, value in CREDS.items() if name != "SAFESESSION_DATA_KEY"}
+    with pytest.raises(SettingsError, match="SAFESESSION_DATA_KEY"):
+        Settings.from_env(without_key)
+
+
+@pytest.mark.parametrize("key", ["short", "c2hvcnQ=", "!" * 44])
+def test_a_malformed_data_key_is_refused(key: str) -> None:
+    with pytest.raises(SettingsError, match="32 bytes"):
+        Settings.from_env({**CREDS, "SAFESESSION_DATA_KEY": key})

@@ -1,6 +1,8 @@
 """Conversation tests that read like transcripts, over botbuilder's TestAdapter on Teams."""
 
+import itertools
 import json
+from copy import copy
 from pathlib import Path
 from typing import Any
 
@@ -11,22 +13,34 @@ from bot.pipeline import Pipeline
 
 FIXTURES = Path(__file__).resolve().parent / "fixtures"
 TENANT = "00000000-0000-4000-8000-00000000aaaa"
+_arrivals = itertools.count(1)
 
 
 def fixture(name: str, **overrides: Any) -> Activity:
     """Loads a realistic Teams activity from tests/fixtures/<name>.json."""
     payload = json.loads((FIXTURES / f"{name}.json").read_text())
+    # Teams gives every activity its own id; the bot runs a repeated id only once.
+    payload["id"] = f"{payload['id']}-{next(_arrivals)}"
     payload.update(overrides)
     return Activity().deserialize(payload)
 
 
 class Chat:
-    """One worker's personal chat with the bot, on the msteams channel."""
+    """One person's personal chat with the bot, on the msteams channel.
+
+    Chats made with `beside=` share one adapter, so a proactive message to either person (an
+    escalation, a reminder) lands in the right chat; each chat reads only its own replies.
+    """
 
     def __init__(
-        self, pipeline: Pipeline, *, worker: str = "worker-1", conversation: str = "a:personal-1"
+        self,
+        pipeline: Pipeline,
+        *,
+        worker: str = "worker-1",
+        conversation: str = "a:personal-1",
+        beside: "Chat | None" = None,
     ):
-        template = Activity(
+        self.template = Activity(
             channel_id="msteams",
             service_url="https://smba.trafficmanager.net/uk/",
             from_property=ChannelAccount(
@@ -38,26 +52,51 @@ class Chat:
             ),
             channel_data={"tenant": {"id": TENANT}},
         )
-        self.adapter = TestAdapter(pipeline.bot.on_turn, template)
-        pipeline.attach(self.adapter)
+        self.conversation = conversation
+        # Conversations whose replies this chat reads: its own, and any it delivered into.
+        self.reading = {conversation}
+        if beside is None:
+            self.adapter = TestAdapter(pipeline.bot.on_turn, self.template)
+            pipeline.attach(self.adapter)
+        else:
+            self.adapter = beside.adapter
+
+    def _from_me(self, **fields: Any) -> Activity:
+        activity = copy(self.template)
+        for name, value in fields.items():
+            setattr(activity, name, value)
+        activity.type = ActivityTypes.message
+        # Unique across adapters too, so a restarted bot over the same store sees new ids.
+        activity.id = f"t:{next(_arrivals)}"
+        return activity
 
     async def user(self, text: str) -> None:
         """The worker types a message."""
-        await self.adapter.receive_activity(Activity(type=ActivityTypes.message, text=text))
+        await self.adapter.receive_activity(self._from_me(text=text))
 
     async def submit(self, value: Any) -> None:
         """The worker presses a card button, which Teams sends as a message with a value."""
-        await self.adapter.receive_activity(Activity(type=ActivityTypes.message, value=value))
+        await self.adapter.receive_activity(self._from_me(value=value))
 
     async def receive(self, activity: Activity) -> None:
         """Teams delivers a prepared activity (install, @mention, ...)."""
+        if activity.conversation is not None:
+            self.reading.add(activity.conversation.id)
         await self.adapter.receive_activity(activity)
 
+    def _mine(self) -> list[Activity]:
+        return [
+            reply
+            for reply in self.adapter.activity_buffer
+            if reply.conversation is None or reply.conversation.id in self.reading
+        ]
+
     def next_reply(self) -> Activity:
-        """Takes the bot's next unread reply, failing if there is none."""
-        reply = self.adapter.get_next_activity()
-        assert reply is not None, "expected a reply from the bot, got none"
-        return reply
+        """Takes the bot's next unread reply in this chat, failing if there is none."""
+        mine = self._mine()
+        assert mine, "expected a reply from the bot, got none"
+        self.adapter.activity_buffer.remove(mine[0])
+        return mine[0]
 
     def bot_says(self, *fragments: str) -> str:
         """The next reply is text containing every fragment."""
@@ -86,8 +125,8 @@ class Chat:
         return card
 
     def no_unread_replies(self) -> None:
-        """Nothing more was said."""
-        left = self.adapter.activity_buffer
+        """Nothing more was said in this chat."""
+        left = self._mine()
         assert not left, f"unread replies: {[r.text or _names(r) for r in left]}"
 
 

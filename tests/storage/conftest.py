@@ -1,35 +1,15 @@
 """Every storage adapter in turn, so one contract suite runs against each of them."""
 
-from collections.abc import AsyncIterator, Callable
-from contextlib import AbstractAsyncContextManager, asynccontextmanager
+from collections.abc import AsyncIterator
 from pathlib import Path
 
 import pytest
+from botbuilder.core import Storage
 
-from safeguarding.ports import Documents
-from storage import Stores, memory_stores, open_embedded
-from storage.bot_state import RecordBotStorage
+from safeguarding.ports import Documents, Jobs
+from storage import Stores
 
-StoreFactory = Callable[[Path], AbstractAsyncContextManager[Stores]]
-
-
-@asynccontextmanager
-async def in_memory(_tmp_path: Path) -> AsyncIterator[Stores]:
-    """The in-memory stores the other tests use."""
-    with memory_stores() as stores:
-        yield stores
-
-
-@asynccontextmanager
-async def embedded(tmp_path: Path) -> AsyncIterator[Stores]:
-    """The TinyDB store in a real folder on disk."""
-    with open_embedded(tmp_path / "store") as stores:
-        yield stores
-
-
-# A new adapter (PostgreSQL, say) joins every contract test by adding its factory here;
-# it can pytest.skip() inside its factory when its server is not configured.
-STORE_FACTORIES: dict[str, StoreFactory] = {"memory": in_memory, "tinydb": embedded}
+from .factories import STORE_FACTORIES
 
 
 @pytest.fixture(params=sorted(STORE_FACTORIES))
@@ -46,6 +26,12 @@ def documents(stores: Stores) -> Documents:
 
 
 @pytest.fixture
-def bot_storage(stores: Stores) -> RecordBotStorage:
+def bot_storage(stores: Stores) -> Storage:
     """The botbuilder Storage of each adapter."""
     return stores.bot_storage
+
+
+@pytest.fixture
+def jobs(stores: Stores) -> Jobs:
+    """The Jobs port of each adapter."""
+    return stores.jobs

@@ -4,15 +4,20 @@ Every line on stdout is `begin <op> <args>` before a write call and `ack <op> <a
 returns; ops are `put <key> <n> <pad length>`, `delete <key>` and `pair <generation>` (one
 batch that stores the same generation under two keys). Only the engine is imported, not
 botbuilder, so a process starts fast enough to be killed many times.
+
+Arguments: folder, tag, seed, then optionally the journal size that starts a compaction (small,
+so kills land during compactions too) and a compaction step to stop at for good, saying
+`compacting <step>` when it gets there (so a test can kill the process at exactly that step).
 """
 
 import asyncio
 import itertools
 import random
 import sys
+import threading
 
 from storage.documents import TinyDBDocuments
-from storage.engine import TinyDBRecords
+from storage.engine import COMPACT_AFTER_BYTES, Step, TinyDBRecords
 from storage.records import Batch, Plan
 
 COLLECTION = "crash"
@@ -30,9 +35,26 @@ def always(batch: Batch) -> Plan:
     return lambda _current: batch
 
 
-async def write_forever(folder: str, tag: str, seed: int) -> None:
+def stop_at(hold: str) -> Step:
+    """A compaction hook that reports each step and never returns from the one named hold."""
+
+    def step(name: str) -> None:
+        if name == hold:
+            say("compacting", name)
+            threading.Event().wait()
+
+    return step
+
+
+async def write_forever(
+    folder: str, tag: str, seed: int, compact_after_bytes: int, hold: str
+) -> None:
     """Puts, deletes and writes pairs in a random mix, forever."""
-    records = TinyDBRecords(folder)
+    records = TinyDBRecords(
+        folder,
+        compact_after_bytes=compact_after_bytes,
+        on_compaction_step=stop_at(hold) if hold else None,
+    )
     documents = TinyDBDocuments(records)
     rng = random.Random(seed)
     mine: list[str] = []
@@ -59,4 +81,6 @@ async def write_forever(folder: str, tag: str, seed: int) -> None:
 
 
 if __name__ == "__main__":
-    asyncio.run(write_forever(sys.argv[1], sys.argv[2], int(sys.argv[3])))
+    folder, tag, seed, *options = sys.argv[1:]
+    compact_after = int(options[0]) if options else COMPACT_AFTER_BYTES
+    asyncio.run(write_forever(folder, tag, int(seed), compact_after, "".join(options[1:2])))

@@ -4,7 +4,7 @@ import asyncio
 from collections.abc import Awaitable, Callable
 
 import pytest
-from botbuilder.core import ConversationState, MessageFactory, StoreItem, TurnContext
+from botbuilder.core import ConversationState, MessageFactory, Storage, StoreItem, TurnContext
 from botbuilder.core.adapters import TestAdapter
 from botbuilder.dialogs import (
     DialogInstance,
@@ -19,7 +19,7 @@ from botbuilder.dialogs import (
 )
 
 from storage import Stores
-from storage.bot_state import RecordBotStorage, StorageConflict
+from storage.bot_state import StorageConflict
 
 Logic = Callable[[TurnContext], Awaitable[None]]
 
@@ -35,7 +35,7 @@ async def greet_step(step: WaterfallStepContext) -> DialogTurnResult:
     return await step.end_dialog()
 
 
-def greeting_bot(bot_storage: RecordBotStorage, state_keys: list[str]) -> Logic:
+def greeting_bot(bot_storage: Storage, state_keys: list[str]) -> Logic:
     """A two-step dialog whose state lives only in bot_storage: nothing is cached between turns."""
 
     async def logic(turn_context: TurnContext) -> None:
@@ -54,7 +54,7 @@ def greeting_bot(bot_storage: RecordBotStorage, state_keys: list[str]) -> Logic:
 
 
 async def test_a_dialog_resumes_from_stored_state_as_objects(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     state_keys: list[str] = []
     adapter = TestAdapter(greeting_bot(bot_storage, state_keys))
@@ -73,7 +73,7 @@ async def test_a_dialog_resumes_from_stored_state_as_objects(
     assert stored["dialog_state"].dialog_stack == []
 
 
-async def test_reading_missing_keys_leaves_them_out(bot_storage: RecordBotStorage) -> None:
+async def test_reading_missing_keys_leaves_them_out(bot_storage: Storage) -> None:
     await bot_storage.write({"a": {"n": 1}})
 
     assert await bot_storage.read(["missing"]) == {}
@@ -81,7 +81,7 @@ async def test_reading_missing_keys_leaves_them_out(bot_storage: RecordBotStorag
     assert await bot_storage.read([]) == {}
 
 
-async def test_a_dict_reads_back_with_an_e_tag(bot_storage: RecordBotStorage) -> None:
+async def test_a_dict_reads_back_with_an_e_tag(bot_storage: Storage) -> None:
     await bot_storage.write({"a": {"n": 1, "nested": {"list": [1, "two"]}}})
 
     item = (await bot_storage.read(["a"]))["a"]
@@ -90,7 +90,7 @@ async def test_a_dict_reads_back_with_an_e_tag(bot_storage: RecordBotStorage) ->
 
 
 async def test_a_store_item_reads_back_as_an_object_with_an_e_tag(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     await bot_storage.write({"a": StoreItem(count=3, names=["x"])})
 
@@ -100,7 +100,7 @@ async def test_a_store_item_reads_back_as_an_object_with_an_e_tag(
     assert item.e_tag
 
 
-async def test_every_write_gives_a_fresh_e_tag(bot_storage: RecordBotStorage) -> None:
+async def test_every_write_gives_a_fresh_e_tag(bot_storage: Storage) -> None:
     seen = set()
     for n in range(3):
         await bot_storage.write({"a": {"n": n}})
@@ -109,7 +109,7 @@ async def test_every_write_gives_a_fresh_e_tag(bot_storage: RecordBotStorage) ->
     assert len(seen) == 3
 
 
-async def test_writing_with_the_current_e_tag_saves(bot_storage: RecordBotStorage) -> None:
+async def test_writing_with_the_current_e_tag_saves(bot_storage: Storage) -> None:
     await bot_storage.write({"a": {"n": 1}})
     item = (await bot_storage.read(["a"]))["a"]
 
@@ -121,7 +121,7 @@ async def test_writing_with_the_current_e_tag_saves(bot_storage: RecordBotStorag
 
 
 async def test_a_stale_e_tag_conflicts_and_keeps_the_newer_state(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     await bot_storage.write({"a": {"n": 1}})
     first_reader = (await bot_storage.read(["a"]))["a"]
@@ -137,7 +137,7 @@ async def test_a_stale_e_tag_conflicts_and_keeps_the_newer_state(
     assert (await bot_storage.read(["a"]))["a"]["n"] == 2
 
 
-async def test_a_stale_store_item_conflicts(bot_storage: RecordBotStorage) -> None:
+async def test_a_stale_store_item_conflicts(bot_storage: Storage) -> None:
     await bot_storage.write({"a": StoreItem(n=1)})
     stale = (await bot_storage.read(["a"]))["a"]
     await bot_storage.write({"a": StoreItem(n=2)})
@@ -147,7 +147,7 @@ async def test_a_stale_store_item_conflicts(bot_storage: RecordBotStorage) -> No
 
 
 async def test_an_e_tag_for_state_deleted_since_it_was_read_conflicts(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     await bot_storage.write({"a": {"n": 1}})
     item = (await bot_storage.read(["a"]))["a"]
@@ -159,9 +159,7 @@ async def test_an_e_tag_for_state_deleted_since_it_was_read_conflicts(
 
 
 @pytest.mark.parametrize("e_tag", ["*", None], ids=["star", "none"])
-async def test_star_or_no_e_tag_overwrites(
-    bot_storage: RecordBotStorage, e_tag: str | None
-) -> None:
+async def test_star_or_no_e_tag_overwrites(bot_storage: Storage, e_tag: str | None) -> None:
     await bot_storage.write({"a": {"n": 1}})
     await bot_storage.write({"a": {"n": 2}})
 
@@ -172,14 +170,14 @@ async def test_star_or_no_e_tag_overwrites(
     assert (await bot_storage.read(["b"]))["b"].n == 3
 
 
-async def test_an_empty_e_tag_is_refused(bot_storage: RecordBotStorage) -> None:
+async def test_an_empty_e_tag_is_refused(bot_storage: Storage) -> None:
     with pytest.raises(ValueError):
         await bot_storage.write({"a": {"n": 1, "e_tag": ""}})
     assert await bot_storage.read(["a"]) == {}
 
 
 async def test_a_multi_key_write_with_one_stale_e_tag_writes_nothing(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     await bot_storage.write({"a": {"n": 1}, "b": {"n": 1}})
     items = await bot_storage.read(["a", "b"])
@@ -201,7 +199,7 @@ async def test_a_multi_key_write_with_one_stale_e_tag_writes_nothing(
     assert "new" not in after
 
 
-async def test_a_multi_key_write_saves_every_item(bot_storage: RecordBotStorage) -> None:
+async def test_a_multi_key_write_saves_every_item(bot_storage: Storage) -> None:
     await bot_storage.write({"a": {"n": 1}})
     current = await bot_storage.read(["a"])
 
@@ -211,7 +209,7 @@ async def test_a_multi_key_write_saves_every_item(bot_storage: RecordBotStorage)
     assert (after["a"]["n"], after["b"].n) == (2, 2)
 
 
-async def test_a_write_leaves_the_callers_items_unchanged(bot_storage: RecordBotStorage) -> None:
+async def test_a_write_leaves_the_callers_items_unchanged(bot_storage: Storage) -> None:
     item = {"n": 1, "e_tag": "*"}
     await bot_storage.write({"a": item})
 
@@ -219,7 +217,7 @@ async def test_a_write_leaves_the_callers_items_unchanged(bot_storage: RecordBot
 
 
 async def test_an_item_read_twice_gives_two_independent_objects(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     await bot_storage.write({"a": {"list": [1]}})
     first = (await bot_storage.read(["a"]))["a"]
@@ -228,7 +226,7 @@ async def test_an_item_read_twice_gives_two_independent_objects(
     assert (await bot_storage.read(["a"]))["a"]["list"] == [1]
 
 
-async def test_delete_removes_and_ignores_missing_keys(bot_storage: RecordBotStorage) -> None:
+async def test_delete_removes_and_ignores_missing_keys(bot_storage: Storage) -> None:
     await bot_storage.write({"a": {"n": 1}, "b": {"n": 2}})
 
     await bot_storage.delete(["a", "missing"])
@@ -238,7 +236,7 @@ async def test_delete_removes_and_ignores_missing_keys(bot_storage: RecordBotSto
     assert set(await bot_storage.read(["a", "b"])) == {"b"}
 
 
-async def test_writing_nothing_is_fine_and_none_is_refused(bot_storage: RecordBotStorage) -> None:
+async def test_writing_nothing_is_fine_and_none_is_refused(bot_storage: Storage) -> None:
     await bot_storage.write({})
     with pytest.raises(TypeError):
         await bot_storage.write(None)  # type: ignore[arg-type]
@@ -253,7 +251,7 @@ async def test_bot_state_and_documents_do_not_see_each_other(stores: Stores) -> 
 
 
 async def test_of_concurrent_writers_with_the_same_e_tag_exactly_one_wins(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     await bot_storage.write({"a": {"winner": None}})
     item = (await bot_storage.read(["a"]))["a"]
@@ -270,7 +268,7 @@ async def test_of_concurrent_writers_with_the_same_e_tag_exactly_one_wins(
 
 
 async def test_many_concurrent_writers_to_different_keys_all_land(
-    bot_storage: RecordBotStorage,
+    bot_storage: Storage,
 ) -> None:
     await asyncio.gather(*(bot_storage.write({f"k{n}": {"n": n}}) for n in range(100)))
 

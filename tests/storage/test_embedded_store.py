@@ -1,4 +1,7 @@
-"""The embedded TinyDB store's own promises: durable, refuses corrupt data, honest status."""
+"""The embedded TinyDB store's own promises: durable, refuses corrupt data, honest status.
+
+The journal's own behaviour (torn lines, compaction, replay) is in test_journal.py.
+"""
 
 import os
 import shutil
@@ -12,7 +15,8 @@ from tinydb.storages import JSONStorage
 
 from safeguarding.ports import StoreLocked, StoreUnavailable
 from storage import open_embedded
-from storage.engine import DATABASE_NAME, LOCK_NAME, KeyedTinyDB
+from storage.engine import DATABASE_NAME, LOCK_NAME, KeyedTinyDB, TinyDBRecords
+from storage.journal import journal_generations
 
 from .test_bot_storage_contract import greeting_bot
 
@@ -63,11 +67,21 @@ def test_the_folder_is_created_for_its_owner_only(folder: Path) -> None:
     with open_embedded(folder):
         assert stat.S_IMODE(folder.stat().st_mode) == 0o700
         assert stat.S_IMODE((folder / DATABASE_NAME).stat().st_mode) == 0o600
+        assert stat.S_IMODE(journal(folder).stat().st_mode) == 0o600
 
 
-async def test_the_file_is_a_tinydb_database_keyed_by_our_keys(folder: Path) -> None:
+def journal(folder: Path) -> Path:
+    """The journal commits are appended to now."""
+    return folder / f"safesession.journal.{journal_generations(folder)[-1]:08d}"
+
+
+async def test_after_compaction_the_file_is_a_tinydb_database_keyed_by_our_keys(
+    folder: Path,
+) -> None:
     with open_embedded(folder) as stores:
         await stores.documents.put(collection="cases", key="CR-1", document={"n": 1})
+        assert isinstance(stores.backend, TinyDBRecords)
+        await stores.backend.compact()
 
     path = str(folder / DATABASE_NAME)
     with KeyedTinyDB(path, storage=JSONStorage, access_mode="r") as plain_tinydb:
@@ -149,29 +163,32 @@ def test_a_second_open_in_this_process_is_refused_until_the_first_closes(
     assert (folder / LOCK_NAME).exists()
 
 
-async def test_each_write_replaces_the_file_after_fsyncing_it_and_then_the_folder(
+async def test_each_write_appends_one_line_and_fdatasyncs_it_before_returning(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:
     with open_embedded(folder) as stores:
         before = (folder / DATABASE_NAME).stat().st_ino
         synced: list[str] = []
-        real_fsync = os.fsync
+        real_fdatasync = os.fdatasync
 
         def spy(descriptor: int) -> None:
-            mode = os.fstat(descriptor).st_mode
-            synced.append("folder" if stat.S_ISDIR(mode) else "file")
-            real_fsync(descriptor)
+            synced.append(os.readlink(f"/proc/self/fd/{descriptor}"))
+            real_fdatasync(descriptor)
 
-        monkeypatch.setattr(os, "fsync", spy)
+        monkeypatch.setattr(os, "fdatasync", spy)
+        monkeypatch.setattr(os, "fsync", lambda _descriptor: pytest.fail("no fsync expected"))
         await stores.documents.put(collection="cases", key="CR-1", document={"n": 1})
         monkeypatch.undo()
 
-        assert synced == ["file", "folder"]
-        assert (folder / DATABASE_NAME).stat().st_ino != before
-        assert sorted(os.listdir(folder)) == [DATABASE_NAME, LOCK_NAME]
+        assert synced == [str(journal(folder))]
+        assert journal(folder).read_bytes().count(b"\n") == 1
+        assert (folder / DATABASE_NAME).stat().st_ino == before
+        assert sorted(os.listdir(folder)) == sorted(
+            [DATABASE_NAME, LOCK_NAME, journal(folder).name]
+        )
 
 
-async def test_a_change_that_needs_no_write_does_not_touch_the_file(folder: Path) -> None:
+async def test_a_change_that_needs_no_write_does_not_touch_the_files(folder: Path) -> None:
     with open_embedded(folder) as stores:
         before = (folder / DATABASE_NAME).stat().st_ino
 
@@ -179,6 +196,7 @@ async def test_a_change_that_needs_no_write_does_not_touch_the_file(folder: Path
         await stores.bot_storage.delete(["missing"])
 
         assert (folder / DATABASE_NAME).stat().st_ino == before
+        assert journal(folder).stat().st_size == 0
 
 
 async def test_reads_are_served_from_memory(folder: Path) -> None:

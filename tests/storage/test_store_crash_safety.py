@@ -1,6 +1,7 @@
-"""kill -9 at random moments never loses an acknowledged write or leaves an unreadable store."""
+"""kill -9 at random moments and at each step of a compaction never loses an acknowledged write."""
 
 import asyncio
+import json
 import os
 import random
 import signal
@@ -12,12 +13,15 @@ from pathlib import Path
 import pytest
 
 from storage.engine import DATABASE_NAME, TEMP_PREFIX, TinyDBRecords
+from storage.journal import META_KEY, META_TABLE, journal_generations
 
 from .helpers import helper_command, helper_environment
 
 KILLS = 60
 COLLECTION = "crash"
 PAIRS = "pairs"
+# Small enough that the writers compact every few dozen writes, so kills land in compactions.
+COMPACT_AFTER_BYTES = 4096
 
 
 @dataclass
@@ -33,7 +37,7 @@ class Acknowledged:
         """Replays one writer's report; a half-written last line is ignored."""
         self.in_flight = None
         for line in output.splitlines(keepends=True):
-            if not line.endswith("\n") or line == "ready\n":
+            if not line.endswith("\n") or not line.startswith(("begin ", "ack ")):
                 continue
             phase, *op = line.split()
             if phase == "begin":
@@ -92,13 +96,7 @@ def test_acknowledged_writes_survive_kill_9_at_random_moments(tmp_path: Path) ->
     orphans_found = kills_in_flight = 0
 
     for kill in range(KILLS):
-        writer = subprocess.Popen(
-            helper_command("crash_writer.py", str(folder), f"k{kill}", str(seed + kill)),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.PIPE,
-            text=True,
-            env=helper_environment(),
-        )
+        writer = start_writer(folder, f"k{kill}", seed + kill)
         assert writer.stdout is not None
         early = ""
         if kill % 4 == 0:
@@ -117,13 +115,73 @@ def test_acknowledged_writes_survive_kill_9_at_random_moments(tmp_path: Path) ->
         asyncio.run(check_store(folder, seen))
         assert not any(name.startswith(TEMP_PREFIX) for name in _listing(folder))
 
+    compactions = snapshot_generation(folder)
     print(
         f"\n{KILLS} kills (seed {seed}): {kills_in_flight} with a write in flight, "
-        f"{orphans_found} temp files left by a kill, {len(seen.present)} records kept, "
-        f"{len(seen.deleted)} deleted"
+        f"{orphans_found} snapshots half-written by a kill, {compactions} compactions, "
+        f"{len(seen.present)} records kept, {len(seen.deleted)} deleted"
     )
     assert len(seen.present) + len(seen.deleted) > KILLS
+    assert compactions > 0, "no compaction happened, so none was interrupted"
     assert (folder / DATABASE_NAME).exists()
+
+
+@pytest.mark.slow
+@pytest.mark.parametrize("step", ["started", "written", "installed"])
+def test_a_kill_at_each_step_of_a_compaction_loses_nothing(tmp_path: Path, step: str) -> None:
+    folder = tmp_path / "store"
+    seen = Acknowledged()
+    writer = start_writer(folder, "held", 7, hold=step)
+    assert writer.stdout is not None
+    output = []
+    while (line := writer.stdout.readline()) != f"compacting {step}\n":
+        assert line, f"the writer never reached {step}: {writer.communicate()[1]}"
+        output.append(line)
+    acks_during_compaction = 0
+    while acks_during_compaction < 20:  # writes go on while the compaction is stuck
+        output.append(writer.stdout.readline())
+        acks_during_compaction += output[-1].startswith("ack ")
+    writer.send_signal(signal.SIGKILL)
+    output.append(writer.stdout.read())
+    assert writer.wait(timeout=30) == -signal.SIGKILL
+
+    left = _listing(folder)
+    if step == "written":
+        assert any(name.startswith(TEMP_PREFIX) for name in left), left
+    if step == "installed":
+        assert min(journal_generations(folder)) <= snapshot_generation(folder), left
+    seen.follow("".join(output))
+    asyncio.run(check_store(folder, seen))
+
+    assert not any(name.startswith(TEMP_PREFIX) for name in _listing(folder))
+    assert min(journal_generations(folder)) > snapshot_generation(folder)
+    writer = start_writer(folder, "after", 8)
+    assert writer.stdout is not None
+    early = writer.stdout.readline()
+    time.sleep(0.05)
+    writer.send_signal(signal.SIGKILL)
+    seen.follow(early + writer.stdout.read())
+    writer.wait(timeout=30)
+    asyncio.run(check_store(folder, seen))
+
+
+def start_writer(folder: Path, tag: str, seed: int, hold: str = "") -> subprocess.Popen[str]:
+    """Starts a crash writer that compacts often (and stops for good at step hold, if given)."""
+    return subprocess.Popen(
+        helper_command(
+            "crash_writer.py", str(folder), tag, str(seed), str(COMPACT_AFTER_BYTES), hold
+        ),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.PIPE,
+        text=True,
+        env=helper_environment(),
+    )
+
+
+def snapshot_generation(folder: Path) -> int:
+    """The last journal generation the snapshot includes (how many compactions it has seen)."""
+    tables = json.loads((folder / DATABASE_NAME).read_text())
+    return int(tables[META_TABLE][META_KEY]["generation"])
 
 
 def _listing(folder: Path) -> list[str]:

@@ -1,0 +1,1 @@
+"""The Teams app package: the manifest, its icons and the check against Microsoft's schema."""

@@ -1,0 +1,91 @@
+"""Re-seals every stored record under a new data key; safe to stop and run again.
+
+    python -m storage.rotate_key --new-key      prints a fresh key for SAFESESSION_DATA_KEY
+    python -m storage.rotate_key [--yes]        re-seals under SAFESESSION_DATA_KEY, opening
+                                                older data with SAFESESSION_PREVIOUS_DATA_KEY
+
+Run it with the bot stopped (the embedded store allows one process). Each record is rewritten
+on its own, so an interrupted rotation resumes where it stopped; until it has finished, keep
+both keys set so the bot can read records under either.
+"""
+
+import argparse
+import asyncio
+import os
+import sys
+from collections.abc import Mapping
+from pathlib import Path
+
+from bot.settings import load_environment
+from storage.encryption import (
+    SEALED_COLLECTIONS,
+    DataKeyError,
+    Keyring,
+    has_clear_values,
+    open_document,
+    seal_document,
+)
+
+
+async def rotate(environ: Mapping[str, str], *, out: object = sys.stdout) -> dict[str, int]:
+    """Re-seals what is not yet under the current key; returns how many records per collection."""
+    from storage import open_embedded, postgres_stores
+
+    keyring = Keyring.from_setting(
+        environ.get("SAFESESSION_DATA_KEY", ""),
+        previous=environ.get("SAFESESSION_PREVIOUS_DATA_KEY", ""),
+    )
+    url = environ.get("DATABASE_URL", "").strip()
+    stores = (
+        postgres_stores(url)
+        if url
+        else open_embedded(Path(environ.get("SAFESESSION_DATA") or "data"))
+    )
+    await stores.open()
+    rewritten: dict[str, int] = {}
+    try:
+        for collection in SEALED_COLLECTIONS:
+            documents = await stores.documents.find(collection=collection)
+            count = 0
+            for document in documents:
+                current = keyring.sealed_with(document) <= {keyring.current_id}
+                if current and not has_clear_values(document):
+                    continue
+                resealed = seal_document(open_document(document, keyring), keyring)
+                await stores.documents.put(
+                    collection=collection, key=document["key"], document=resealed
+                )
+                count += 1
+            rewritten[collection] = count
+            print(f"{collection}: {count} of {len(documents)} re-sealed", file=out)  # type: ignore[call-overload]
+    finally:
+        await stores.aclose()
+    return rewritten
+
+
+def main(argv: list[str], environ: Mapping[str, str]) -> int:
+    """Runs the command line."""
+    parser = argparse.ArgumentParser(
+        prog="python -m storage.rotate_key", description=__doc__.splitlines()[0]
+    )
+    parser.add_argument("--new-key", action="store_true", help="print a fresh key and stop")
+    parser.add_argument("--yes", action="store_true", help="don't ask for confirmation")
+    arguments = parser.parse_args(argv)
+    if arguments.new_key:
+        print(Keyring.generate())
+        return 0
+    if not arguments.yes:
+        answer = input("Re-seal every record under the new key? Stop the bot first. [y/N] ")
+        if answer.strip().lower() not in ("y", "yes"):
+            print("Nothing changed.")
+            return 1
+    try:
+        asyncio.run(rotate(environ))
+    except DataKeyError as error:
+        print(f"rotate_key: {error}", file=sys.stderr)
+        return 2
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main(sys.argv[1:], load_environment(dict(os.environ))))
