@@ -38,11 +38,12 @@ lint: $(STAMP)
 
 types: $(STAMP)
 	$(VENV)/bin/mypy
-	$(VENV)/bin/mypy bench/store.py
+	$(VENV)/bin/mypy bench/store.py bench/turns.py bench/journey.py bench/stock_echo_bot.py
 
 ## Runs the benchmarks (never part of make test): prints the figures, writes bench/results/.
 bench: $(STAMP)
 	$(PY) -m bench.store
+	$(PY) -m bench.turns
 
 ## Writes build/safesession.zip for Teams (bot id from MicrosoftAppId, app id SAFESESSION_TEAMS_APP_ID).
 package: $(STAMP)

@@ -18,6 +18,7 @@ from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConstants
 
 from bot.approvals import Approvals
+from bot.case_file import CaseFile
 from bot.connectors import ConnectorCache, ReusingAuthentication
 from bot.errors import make_turn_error_handler
 from bot.escalation import EscalationPolicy, Escalations
@@ -41,6 +42,7 @@ from safeguarding.clock import Clock, SystemClock
 from safeguarding.installations import Installations, PersonalChats
 from safeguarding.ports import StoreUnavailable
 from safeguarding.records import Records
+from safeguarding.retention import Retention
 from safeguarding.scheduler import Scheduler
 from storage import Stores, open_embedded, postgres_stores
 from storage.encryption import Keyring, sealed
@@ -178,6 +180,11 @@ def create_app(
         session_events=session_events,
         self_care=self_care,
         one_contact=OneContact(services=services, session_events=session_events),
+        case_file=CaseFile(records=records, templates=templates, policy=settings.retention),
+    )
+    # The nightly purge (one job a day, key purge:<date>); it plans the next night's as it runs.
+    retention = Retention(
+        documents=stores.documents, records=records, policy=settings.retention, scheduler=scheduler
     )
     pipeline = Pipeline(
         bot=bot,
@@ -218,6 +225,7 @@ def create_app(
     app.cleanup_ctx.append(_store_lifetime(stores))  # before the scheduler: open first, close last
     if run_scheduler:
         app.cleanup_ctx.append(_scheduler_loop(scheduler))
+        app.on_startup.append(_first_purge(retention))
     return app
 
 
@@ -228,6 +236,15 @@ def _closing(endpoint: MessagesEndpoint) -> Any:
         endpoint.close()
 
     return close
+
+
+def _first_purge(retention: Retention) -> Any:
+    """Plans today's purge once the store is open (after the store's and scheduler's start)."""
+
+    async def plan(_app: web.Application) -> None:
+        await retention.plan_first()
+
+    return plan
 
 
 def _stores_for(settings: Settings) -> Stores:

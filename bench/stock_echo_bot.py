@@ -14,7 +14,7 @@ class _Config:
     APP_TENANTID = ""
 
 
-class EchoBot(ActivityHandler):  # type: ignore[misc]
+class EchoBot(ActivityHandler):
     """Says back what it was sent."""
 
     async def on_message_activity(self, turn_context: TurnContext) -> None:

@@ -66,6 +66,11 @@ COMMANDS: tuple[Command, ...] = (
         aliases=("self care", "selfcare"),
     ),
     Command(
+        name="notes copied",
+        description="Confirm an ended session's notes are in the case file, so it can be deleted",
+        scopes=frozenset({PERSONAL}),
+    ),
+    Command(
         name="emergency",
         description="Alert the manager channel at once; call 999 first if anyone is in danger",
         scopes=frozenset({PERSONAL}),

@@ -167,6 +167,13 @@ def _parse_activity(payload: Any) -> Activity | web.Response:
         account = payload.get(field)
         if not isinstance(account, dict) or not isinstance(account.get("id"), str):
             return refuse(400, f"activity has no {field} id")
+    for field in ("membersAdded", "membersRemoved"):
+        members = payload.get(field)
+        if members is not None and not (
+            isinstance(members, list)
+            and all(isinstance(m, dict) and isinstance(m.get("id"), str) for m in members)
+        ):
+            return refuse(400, f"{field} must be a list of accounts with ids")
     activity_id = payload.get("id")
     if activity_id is not None and (
         not isinstance(activity_id, str) or len(activity_id) > MAX_ID_LENGTH

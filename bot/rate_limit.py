@@ -48,7 +48,8 @@ def is_safety(activity: Activity) -> bool:
     """Says whether the activity is an emergency or another safety action."""
     value = activity.value
     if isinstance(value, dict):
-        return value.get("action") in SAFETY_ACTIONS
+        action = value.get("action")
+        return isinstance(action, str) and action in SAFETY_ACTIONS
     if activity.type != ActivityTypes.message or not isinstance(activity.text, str):
         return False
     return normalise(text_without_mentions(activity)) in EMERGENCY_WORDS

@@ -10,6 +10,7 @@ from botbuilder.dialogs import DialogContext, DialogSet
 from botbuilder.schema import ChannelAccount
 
 from bot.approvals import Approvals
+from bot.case_file import CaseFile
 from bot.commands import COMMANDS, TEAM, Command, build_table, match
 from bot.escalation import Escalations
 from bot.manager_channel import ManagerChannel
@@ -49,6 +50,7 @@ class SafeSessionBot(TeamsActivityHandler):
         session_events: SessionEvents,
         self_care: SelfCare,
         one_contact: OneContact,
+        case_file: CaseFile,
     ) -> None:
         super().__init__()
         self._conversation_state = conversation_state
@@ -77,6 +79,7 @@ class SafeSessionBot(TeamsActivityHandler):
             "self-care": self._self_care.show_self_care,
             "set manager channel": self._set_manager_channel,
             "manager channel": self._show_manager_channel,
+            "notes copied": case_file.list_waiting,
         }
         self._card_actions: dict[str, Handler] = {
             "help": self._send_help,
@@ -99,6 +102,7 @@ class SafeSessionBot(TeamsActivityHandler):
             "my_line_manager": self._line_manager,
             "resume_session": self._one_contact.resume,
             "end_paused_session": self._one_contact.end_paused,
+            "notes_copied": case_file.confirm,
             **self._self_care.card_actions(),
         }
 

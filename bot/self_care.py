@@ -172,13 +172,13 @@ class SelfCare:
         await self._care.change(worker, lambda s: s.setdefault("planned", {}).update(fresh))
 
     async def replan(self, worker: str) -> None:
-        """Drops the planned occurrences (settings changed) and plans them again."""
-        state = await self._care.get(worker)
-        for entry in state.get("planned", {}).values():
-            if isinstance(entry, dict) and entry.get("key"):
-                await self._scheduler.cancel(str(entry["key"]))
+        """Plans again after a settings change, cancelling planned jobs the change moved."""
+        before = _planned_keys(await self._care.get(worker))
         await self._care.change(worker, lambda s: s.update(planned={}))
         await self.plan(worker)
+        # An unchanged occurrence keeps its key (and its pending job): only moved ones go.
+        for key in before - _planned_keys(await self._care.get(worker)):
+            await self._scheduler.cancel(key)
 
     # -- hooks from the session events and the escalations ------------------------------
 
@@ -645,6 +645,14 @@ class SelfCare:
 
     async def _send_card(self, turn_context: TurnContext, name: str, **context: Any) -> None:
         await turn_context.send_activity(card_message(self._templates.card(name, **context), name))
+
+
+def _planned_keys(state: Document) -> set[str]:
+    return {
+        str(entry["key"])
+        for entry in state.get("planned", {}).values()
+        if isinstance(entry, dict) and entry.get("key")
+    }
 
 
 def _still_planned(entry: Any, now: datetime) -> bool:

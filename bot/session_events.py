@@ -37,6 +37,7 @@ CALL_BACK_CHECK = "call_back_check"
 WELFARE_DUE = "welfare_call_due"
 WELFARE_OVERDUE = "welfare_call_overdue"
 SESSION_ID_MAX = 64
+NOT_ON_FILE = "not on file"
 # After a hard ending: the worker's after-care offer (bot/self_care.py), by the ending's reason.
 HardEnding = Callable[[TurnContext, Document, str], Awaitable[None]]
 SessionClosed = Callable[[Document], Awaitable[None]]
@@ -128,7 +129,9 @@ class SessionEvents:
             due_at=call_back_due(now),
             payload={"session": session["key"], "lost_at": now.isoformat()},
         )
-        await self._send_card(turn_context, "connection_lost", **self._plan_view(session, now))
+        plan = self._plan_view(session, now)
+        await self._audit_number_shown(worker_id(turn_context), session, plan, "connection_lost")
+        await self._send_card(turn_context, "connection_lost", **plan)
 
     async def connection_outcome(
         self, turn_context: TurnContext, _dialogs: DialogContext, value: dict[str, Any]
@@ -197,6 +200,13 @@ class SessionEvents:
             await send(self._templates.text("follow_up_lead"))
             plain = MessageFactory.text(message)
             plain.text_format = "plain"
+            await self._records.disclose(
+                actor=worker_id(turn_context),
+                record=f"{SESSIONS}/{record['key']}",
+                field="follow_up_message",
+                clause="C10",
+                reason="to_copy_to_the_family",
+            )
             await send(plain)
         if (
             record.get("ending") in ("safe_word", "behaviour")
@@ -269,7 +279,8 @@ class SessionEvents:
         if session.get("connection_outcome"):
             return
         plan = self._plan_view(session, datetime.fromisoformat(job.payload["lost_at"]))
-        await self._tell(session["owner"], "call_back_now", plain=True, **plan)
+        if await self._tell(session["owner"], "call_back_now", plain=True, **plan):
+            await self._audit_number_shown(session["owner"], session, plan, "call_back_now")
 
     async def _welfare_due(self, job: Job) -> None:
         task = await self._records.load(collection=TASKS, key=job.payload["task"])
@@ -398,10 +409,23 @@ class SessionEvents:
             or "No plan was recorded: call them back.",
             "number": readable_uk_phone(number)
             if isinstance(number, str) and number.startswith("+")
-            else "not on file",
+            else NOT_ON_FILE,
             "call_by": f"{to_london(call_back_due(lost_at)):%H:%M}",
             "outcomes": CONNECTION_OUTCOMES,
         }
+
+    async def _audit_number_shown(
+        self, actor: str, session: Document, plan: dict[str, Any], reason: str
+    ) -> None:
+        """Records that the service user's number was shown with the plan (C3)."""
+        if plan["number"] != NOT_ON_FILE:
+            await self._records.disclose(
+                actor=actor,
+                record=f"{SESSIONS}/{session['key']}",
+                field="contact_number",
+                clause="C3",
+                reason=reason,
+            )
 
     async def _tell(
         self, user_id: str, template: str, *, plain: bool = False, **context: Any

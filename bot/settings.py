@@ -3,13 +3,14 @@
 import base64
 import re
 from collections.abc import Mapping
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 from urllib.parse import urlsplit
 
 from botframework.connector.auth import AuthenticationConstants
 from dotenv import dotenv_values
 
+from safeguarding.retention import RETENTION_SETTINGS, RetentionPolicy
 from safeguarding.self_care import SelfCarePolicy
 
 PROJECT_ROOT = Path(__file__).resolve().parent.parent
@@ -71,6 +72,7 @@ class Settings:
     space_between_minutes: float = 15.0
     session_minutes: float = 60.0
     sign_off_minutes: float = 15.0
+    retention: RetentionPolicy = field(default_factory=RetentionPolicy)
 
     def journey_config(self) -> dict[str, object]:
         """The settings the journeys and their templates may read."""
@@ -166,7 +168,22 @@ class Settings:
             space_between_minutes=_positive(environ, "SAFESESSION_SPACE_BETWEEN_MINUTES", 15.0),
             session_minutes=_positive(environ, "SAFESESSION_SESSION_MINUTES", 60.0),
             sign_off_minutes=_positive(environ, "SAFESESSION_SIGN_OFF_MINUTES", 15.0),
+            retention=retention_policy(environ),
         )
+
+
+def retention_policy(environ: Mapping[str, str]) -> RetentionPolicy:
+    """Reads the retention periods (whole days); each missing one keeps its default."""
+    days: dict[str, int] = {}
+    for name, period in RETENTION_SETTINGS.items():
+        raw = environ.get(name, "").strip()
+        if raw:
+            if not re.fullmatch(r"[0-9]+", raw) or int(raw) < 1:
+                raise SettingsError(
+                    f"{name} must be a whole number of days, 1 or more, not {raw!r}."
+                )
+            days[period] = int(raw)
+    return RetentionPolicy(**days)
 
 
 def load_environment(environ: Mapping[str, str], dotenv: Path | None = None) -> dict[str, str]:

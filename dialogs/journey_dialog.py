@@ -19,6 +19,7 @@ from safeguarding.journey import (
     DONE_WORDS,
     NOBODY_WORDS,
     Answer,
+    Disclosure,
     Facts,
     Journey,
     Question,
@@ -160,6 +161,9 @@ class JourneyDialog(Dialog):
         entries = facts.answer(question.id) if question.kind == "list" else None
         if lead:
             prompt = f"{lead}\n\n{prompt}"
+        shown = question.discloses
+        if shown is not None and context.get(shown.shown):
+            await self._audit_disclosure(dialog_context, question, shown, facts)
         if question.kind not in CARD_KINDS:
             await dialog_context.context.send_activity(MessageFactory.text(prompt))
             return
@@ -176,6 +180,18 @@ class JourneyDialog(Dialog):
             prompt=prompt,
         )
         await dialog_context.context.send_activity(card_message(card, "question"))
+
+    async def _audit_disclosure(
+        self, dialog_context: DialogContext, question: Question, shown: Disclosure, facts: Facts
+    ) -> None:
+        """Records that this prompt shows a stored value back (the safe word, the number)."""
+        await self._records.disclose(
+            actor=worker_id(dialog_context.context),
+            record=f"{self._journey.collection}/{facts.record.get('key', 'unknown')}",
+            field=shown.field,
+            clause=question.clause,
+            reason=f"prompt:{question.id}",
+        )
 
     # -- reading --------------------------------------------------------------------------
 

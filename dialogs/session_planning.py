@@ -84,6 +84,13 @@ def session_planning_dialog(services: JourneyServices) -> JourneyDialog:
             )
         )
         await turn_context.send_activity(templates.text("pre_session_message_lead"))
+        await services.records.disclose(
+            actor=worker_id(turn_context),
+            record=f"{SESSIONS}/{record['key']}",
+            field="pre_session_message",
+            clause="A5",
+            reason="to_copy_to_the_family",
+        )
         await turn_context.send_activity(plain_text(message))
         await warn_if_too_close(turn_context, services, {**record, "starts_at": start.isoformat()})
 

@@ -70,6 +70,16 @@ class Choice:
 
 
 @dataclass(frozen=True)
+class Disclosure:
+    """A stored value a question's prompt shows back, audited each time it is shown."""
+
+    # The prompt-context name that carries it; nothing is shown (or audited) when it is empty.
+    shown: str
+    # The field group the audit event names (the safe word, the contact number).
+    field: str
+
+
+@dataclass(frozen=True)
 class Question:
     """One thing to ask, tied to the guidance clause it serves."""
 
@@ -93,6 +103,8 @@ class Question:
     # The answer is also kept on that related record (the service user's contact number), so
     # the next journey that needs it can show it back instead of asking again.
     copy_to: Literal["", "service_user"] = ""
+    # The prompt shows a stored sensitive value back (the agreed safe word, the number on file).
+    discloses: Disclosure | None = None
 
 
 @dataclass(frozen=True)

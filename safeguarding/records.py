@@ -2,7 +2,7 @@
 
 import uuid
 from collections.abc import Mapping
-from datetime import datetime
+from datetime import UTC, datetime
 from typing import Any
 
 from safeguarding.clock import Clock
@@ -13,6 +13,8 @@ WORKERS = "workers"
 SERVICE_USERS = "service_users"
 SESSIONS = "sessions"
 AUDIT = "audit"
+# The audit action for sensitive data shown to someone (the safe word, a number, an export).
+DISCLOSE = "disclose"
 
 
 class Records:
@@ -114,19 +116,40 @@ class Records:
         return updated
 
     async def audit(
-        self, *, actor: str, action: str, record: str, field: str = "", clause: str = ""
+        self,
+        *,
+        actor: str,
+        action: str,
+        record: str,
+        field: str = "",
+        clause: str = "",
+        reason: str = "",
     ) -> None:
-        """Appends an audit event: who, what record, which field, when; never the value."""
+        """Appends an audit event: who, what record, which field, when, why; never the value."""
         event_id = uuid.uuid4().hex
+        now = self.now()
         await self._documents.put(
             collection=AUDIT,
             key=event_id,
             document={
-                "at": self.now().isoformat(),
+                # The key lets the retention purge remove the event when its time is up; the
+                # day lets it find a day's events without reading the whole log.
+                "key": event_id,
+                "day": now.astimezone(UTC).date().isoformat(),
+                "at": now.isoformat(),
                 "actor": actor,
                 "action": action,
                 "record": record,
                 "field": field,
                 "clause": clause,
+                "reason": reason,
             },
+        )
+
+    async def disclose(
+        self, *, actor: str, record: str, field: str, clause: str = "", reason: str
+    ) -> None:
+        """Audits that a sensitive field group was shown to the actor, and why."""
+        await self.audit(
+            actor=actor, action=DISCLOSE, record=record, field=field, clause=clause, reason=reason
         )

@@ -15,6 +15,7 @@ from safeguarding.clock import LONDON, MONTHS, WEEKDAYS, london_today, to_london
 from safeguarding.journey import (
     Answer,
     Choice,
+    Disclosure,
     Facts,
     Journey,
     Question,
@@ -217,6 +218,7 @@ PLANNING = Journey(
             read=read_contact_number,
             sensitive=True,
             copy_to="service_user",
+            discloses=Disclosure(shown="number_on_file", field="contact_number"),
         ),
         Question(
             id="work_mobile", clause="C3", kind="text", read=read_work_mobile, target="worker"

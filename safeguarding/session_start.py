@@ -15,6 +15,7 @@ from typing import Any
 from safeguarding.clock import london_today, to_london
 from safeguarding.journey import (
     Answer,
+    Disclosure,
     Facts,
     Journey,
     Question,
@@ -319,6 +320,7 @@ START = Journey(
             kind="yes_no",
             read=read_contact_confirmed,
             sensitive=True,
+            discloses=Disclosure(shown="number_on_file", field="contact_number"),
         ),
         Question(id="worker_number_given", clause="C3", kind="confirm", read=read_confirmation),
         Question(
@@ -327,6 +329,7 @@ START = Journey(
             kind="confirm",
             read=read_confirmation,
             ask_when=recalls_safe_word,
+            discloses=Disclosure(shown="safe_word", field="safe_word"),
         ),
         Question(
             id="safe_word",

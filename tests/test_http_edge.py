@@ -213,3 +213,11 @@ async def test_an_unreachable_connector_is_502_not_500(local: Served) -> None:
     status, body = await post(local, json.dumps(activity(closed)).encode(), **JSON)
     assert status == 502
     assert body["error"] == "the reply could not be delivered to the channel"
+
+
+@pytest.mark.parametrize("members", [[None], ["28:bot"], [{"name": "no id"}], {"id": "x"}])
+async def test_members_that_are_not_accounts_are_400(local: Served, members: Any) -> None:
+    update = json.loads((FIXTURES / "bot_added_personal.json").read_text())
+    update["membersAdded"] = members
+    status, body = await post(local, json.dumps(update).encode(), **JSON)
+    assert (status, body["error"]) == (400, "membersAdded must be a list of accounts with ids")

@@ -352,7 +352,7 @@ async def test_a_snoozed_sign_off_skips_today_and_comes_back_tomorrow(
     s = Setting(tmp_path, stores)
     await s.hello()
     await s.worker.submit({"action": "reminder_snooze", "kind": "sign_off"})
-    s.worker.bot_says("Snoozed", "end-of-day sign-off", "Thursday 26 November 2026, 17:00")
+    s.worker.bot_says("Snoozed until Thursday 26 November 2026, 17:00: End-of-day sign-off")
     await s.worker.user("self-care")
     card = s.worker.bot_sends_card("self_care")
     row = next(item for item in card["body"] if item.get("id") == "sign_off")
@@ -370,7 +370,7 @@ async def test_a_switched_off_reminder_stops_and_switching_on_plans_it_again(
     s = Setting(tmp_path, stores)
     await s.hello()
     await s.worker.submit({"action": "reminder_off", "kind": "weekly_check_in"})
-    s.worker.bot_says("Weekly check-in reminders are off", "self-care")
+    s.worker.bot_says("Switched off: Weekly check-in", "self-care")
     assert (await s.answers())["reminders"] == [
         "sign_off",
         "screen_break",
@@ -382,7 +382,7 @@ async def test_a_switched_off_reminder_stops_and_switching_on_plans_it_again(
     s.worker.no_unread_replies()
 
     await s.worker.submit({"action": "reminder_on", "kind": "weekly_check_in"})
-    s.worker.bot_says("back on")
+    s.worker.bot_says("Switched back on: Weekly check-in")
     assert f"weekly:{WORKER}:2026-W49:fri1400" in s.jobs()
     await s.run(at(27, 16, 45))
     s.worker.bot_says("Your working day ends")
@@ -484,6 +484,23 @@ async def test_my_settings_shows_the_profile_and_a_saved_card_reschedules(
 
     await s.worker.submit({"action": "my_line_manager"})
     s.worker.bot_says("your line manager's name")
+
+
+async def test_saving_unchanged_settings_keeps_todays_reminders(
+    tmp_path: Path, stores: Any
+) -> None:
+    s = Setting(tmp_path, stores)
+    await s.hello()
+    await s.worker.submit({"action": "reminder_off", "kind": "screen_break"})
+    s.worker.bot_says("Switched off: Screen breaks")
+    await s.worker.user("my settings")
+    card = s.worker.bot_sends_card("my_settings")
+    values = {item["id"]: item["value"] for item in card["body"] if "value" in item}
+    await s.worker.submit({"action": "save_settings", **values})
+    s.worker.bot_says("Saved")
+    assert s.jobs("cancelled") == []
+    assert await s.run(at(26, 16, 45)) == 1
+    s.worker.bot_says("Your working day ends")
 
 
 async def test_a_settings_card_with_an_impossible_day_changes_nothing(

@@ -120,3 +120,26 @@ def test_outside_local_mode_the_data_key_is_required() -> None:
 def test_a_malformed_data_key_is_refused(key: str) -> None:
     with pytest.raises(SettingsError, match="32 bytes"):
         Settings.from_env({**CREDS, "SAFESESSION_DATA_KEY": key})
+
+
+def test_the_key_server_defaults_to_the_sdks_and_must_be_https() -> None:
+    assert Settings.from_env(CREDS).openid_metadata_url == (
+        "https://login.botframework.com/v1/.well-known/openidconfiguration"
+    )
+    test_server = "http://127.0.0.1:8123/.well-known/openidconfiguration"
+    configured = Settings.from_env({**CREDS, "SAFESESSION_OPENID_METADATA_URL": test_server})
+    assert configured.openid_metadata_url == test_server
+    for refused in ("http://keys.example.org/openid", "ftp://127.0.0.1/x", "keys"):
+        with pytest.raises(SettingsError, match="SAFESESSION_OPENID_METADATA_URL"):
+            Settings.from_env({**CREDS, "SAFESESSION_OPENID_METADATA_URL": refused})
+
+
+def test_the_flood_limit_is_read_with_kind_defaults() -> None:
+    defaults = Settings.from_env(CREDS)
+    assert (defaults.rate_limit_per_minute, defaults.rate_limit_burst) == (60.0, 20)
+    limited = Settings.from_env(
+        {**CREDS, "SAFESESSION_RATE_LIMIT_PER_MINUTE": "30", "SAFESESSION_RATE_LIMIT_BURST": "5"}
+    )
+    assert (limited.rate_limit_per_minute, limited.rate_limit_burst) == (30.0, 5)
+    with pytest.raises(SettingsError, match="SAFESESSION_RATE_LIMIT_PER_MINUTE"):
+        Settings.from_env({**CREDS, "SAFESESSION_RATE_LIMIT_PER_MINUTE": "0"})

@@ -109,6 +109,9 @@ TEXT_CONTEXT = {
     "manager_told": True,
     "paused_time": "10:20",
     "wanted": "paused",
+    # Retention: a session confirmed as copied to the case file, and when it will be deleted.
+    "already": False,
+    "delete_on": "Wednesday 24 February 2027",
 }
 
 

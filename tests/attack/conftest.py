@@ -3,7 +3,7 @@
 import hashlib
 import json
 from collections.abc import AsyncIterator, Awaitable, Callable
-from dataclasses import dataclass, field
+from dataclasses import dataclass
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -27,7 +27,8 @@ ENV = {
     "SAFESESSION_MANAGERS": "aad-manager:Alex Manager",
     "SAFESESSION_DELIVERY_TIMEOUT_SECONDS": "2",
 }
-# Where each record the bot writes lives; "nothing stored" means every one of them is empty.
+# The collections the attack tests compare before and after (a byte-level check of the store's
+# files, `Site.store_files`, catches writes anywhere else).
 COLLECTIONS = (
     "audit",
     "config",
@@ -53,11 +54,10 @@ class Site:
     clock: FixedClock
     tmp_path: Path
     env: dict[str, str]
-    people: dict[str, HttpChat] = field(default_factory=dict)
 
     @property
     def stores(self) -> Stores:
-        return self.served.stores  # type: ignore[no-any-return]
+        return self.served.stores
 
     @property
     def scheduler(self) -> Scheduler:
@@ -77,7 +77,7 @@ class Site:
         self.served.server = await _serve(self.tmp_path, self.env, self.served.stores, self.clock)
 
     async def documents(self, collection: str) -> list[dict[str, Any]]:
-        return await self.stores.documents.find(collection=collection)  # type: ignore[no-any-return]
+        return await self.stores.documents.find(collection=collection)
 
     async def audit(self, action: str) -> list[tuple[str, str, str]]:
         """(actor, record, field) of each audit event with this action, sorted."""

@@ -9,8 +9,8 @@ from typing import Any
 
 from templates import Templates
 from tests.attack.conftest import Site, SiteFactory
-from tests.test_session_start import SESSION, given_service_user, given_session
 from tests.http_chat import TEAM_CHANNEL
+from tests.test_session_start import SESSION, given_service_user, given_session
 from tests.transcript import TENANT
 
 FOREIGN = "99999999-0000-4000-8000-000000000000"

@@ -142,7 +142,7 @@ async def the_record(site: Site) -> dict[str, Any] | None:
 
 
 @settings(
-    max_examples=150,
+    max_examples=300,
     deadline=None,
     suppress_health_check=[HealthCheck.function_scoped_fixture, HealthCheck.too_slow],
 )

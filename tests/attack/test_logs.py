@@ -130,7 +130,7 @@ async def everything_happens(site: Site) -> None:
     await in_channel.presses({"action": "resolve", "escalation": alert["key"], "outcome": note})
     await walk(first, normal_ending(FIRST, one))
 
-    site.connector.fail(TEAM_CHANNEL, 500, 500, "hang")
+    site.connector.fail(TEAM_CHANNEL, 500, 500, 403)
     await walk(second, ["emergency"])  # the channel cannot be reached
     await walk(second, safe_word_ending(SECOND, two))
     site.later(24 * 60)
@@ -146,6 +146,13 @@ async def everything_happens(site: Site) -> None:
     abroad = third.activity(text=THIRD.address)
     abroad["conversation"]["tenantId"] = abroad["channelData"]["tenant"]["id"] = "another-tenant"
     await third.post(abroad)
+
+    # It all happened: the walks did not stop early.
+    endings = {session["ending"] for session in await site.documents("sessions")}
+    assert endings == {"normal", "safe_word", "behaviour"}
+    assert [e["status"] for e in await site.documents("escalations")].count("resolved") == 1
+    assert [task["status"] for task in await site.documents("tasks")] == ["done"]
+    assert len(await site.documents("discussion_items")) == 1
 
 
 @pytest.fixture

@@ -168,6 +168,36 @@ SAMPLES: dict[str, dict[str, Any]] = {
         "then": "start_session",
     },
     "session_paused": {"session": "SES-0001", "case_reference": "CR-1042", "paused_time": "10:20"},
+    "notes_copied:one": {
+        "sessions": [
+            {
+                "key": "SES-0001",
+                "case_reference": "CR-1042",
+                "ended": "Thursday 26 November 2026, 10:50",
+                "overdue": False,
+            }
+        ],
+        "more": 0,
+        "days": 90,
+    },
+    "notes_copied:overdue_and_more": {
+        "sessions": [
+            {
+                "key": "SES-0001",
+                "case_reference": "CR-1042",
+                "ended": "Monday 2 November 2026, 10:50",
+                "overdue": True,
+            },
+            {
+                "key": "SES-0002",
+                "case_reference": "CR-2040",
+                "ended": "Thursday 26 November 2026, 10:50",
+                "overdue": False,
+            },
+        ],
+        "more": 3,
+        "days": 90,
+    },
     "question:text": _question("text"),
     "question:date": _question("date"),
     "question:time": _question("time"),

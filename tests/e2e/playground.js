@@ -1,6 +1,7 @@
 // Drives the Microsoft 365 Agents Playground (its Teams view) in headless Chromium, as a worker
-// would: type in the chat, press card buttons, post in a channel. Scenarios in scenarios/*.test.js
-// use this; add a helper here when a new journey needs one (a date picker, a choice set, ...).
+// would: type in the chat, press card buttons, pick a date on the calendar, tick a choice, post
+// in a channel. Scenarios in scenarios/*.test.js use this; add a helper here when a new journey
+// needs a new gesture.
 //
 // Each scenario file opens its own Playground server: the Playground keeps one personal
 // conversation per server, so a fresh server is a fresh install, welcomed as a new worker would be.
@@ -20,10 +21,17 @@ const BOT_ENDPOINT = process.env.E2E_BOT_ENDPOINT || 'http://127.0.0.1:3978/api/
 const PLAYGROUND_CLI = path.join(ROOT, 'node_modules', '@microsoft', 'm365agentsplayground', 'cli.js');
 const STARTUP_MS = 60_000;
 const REPLY_MS = 20_000;
+const VIEWPORT = { width: 1280, height: 1000 };
 const LOOPBACK = /^(https?|wss?):\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
+// A UK worker's machine: the calendar's "today" and the clock are UK ones, as the bot's are.
+const TIMEZONE = 'Europe/London';
+const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
+  'September', 'October', 'November', 'December'];
 
 /** The Playground's name for the bot under test. */
 const BOT_NAME = 'Test Bot';
+/** The Playground's signed-in user: the worker, the admin and the manager (see run.js). */
+const USER_NAME = process.env.E2E_USER_NAME || 'Alex Wilber';
 /** A post in a channel, with its thread of replies. */
 const CHANNEL_POST = '[role="group"].fui-Card';
 /** The bot's replies in a channel post's thread, from the post. */
@@ -37,6 +45,11 @@ const BOT_MESSAGE = [
 /** The manifest the run was built with (written by run.js), for its command lists. */
 function manifest() {
   return JSON.parse(fs.readFileSync(path.join(OUT, 'manifest.json'), 'utf8'));
+}
+
+/** Every command the bot's table answers, as the welcome and help cards list them. */
+function allCommands() {
+  return JSON.parse(fs.readFileSync(path.join(OUT, 'commands.json'), 'utf8'));
 }
 
 /** Command titles Teams lists for a scope ('personal' or 'team'). */
@@ -115,7 +128,8 @@ class Playground {
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
       ],
     });
-    const page = await browser.newPage({ viewport: { width: 1280, height: 1000 } });
+    const page = await browser.newPage({ viewport: VIEWPORT, timezoneId: TIMEZONE });
+    page.setDefaultTimeout(REPLY_MS); // a click on something that never appears fails as soon
     // The Playground's page asks a CDN for fonts; nothing may leave loopback, so refuse at once.
     await page.route((url) => !LOOPBACK.test(url.href), (route) => route.abort());
     await page.goto(server.url);
@@ -131,14 +145,19 @@ class Playground {
     this.failures = 0;
   }
 
-  /** Runs a step; if it fails, saves what the page showed then to build/e2e/failure-*.png. */
-  async #step(action) {
+  /**
+   * Runs a step; if it fails, saves what the page showed then to build/e2e/failure-*.png.
+   * `waitingFor`, if given, says in the error what never came.
+   */
+  async #step(waitingFor, action) {
+    if (action === undefined) [waitingFor, action] = [null, waitingFor];
     try {
       return await action();
     } catch (error) {
       this.failures += 1;
       const name = `failure-${this.label}-${this.failures}`;
       await this.screenshot(name).catch(() => {});
+      if (waitingFor) error.message += `\n(waiting for ${waitingFor})`;
       error.message += `\n(the page at that moment: build/e2e/${name}.png)`;
       throw error;
     }
@@ -174,10 +193,7 @@ class Playground {
   /** Types into the open chat's message box and sends; resolves with the bot's next message. */
   async type(text) {
     const before = await this.botMessages().count();
-    const box = this.page.locator('[role="textbox"][contenteditable="true"]').last();
-    await box.click();
-    await this.page.keyboard.type(text);
-    await this.page.getByRole('button', { name: 'Send Message' }).last().click();
+    await this.#send(text);
     return this.botMessage(before);
   }
 
@@ -186,6 +202,164 @@ class Playground {
     const before = await this.botMessages().count();
     await card.getByRole('button', { name: title, exact: true }).click();
     return this.botMessage(before);
+  }
+
+  /**
+   * Types a message and waits for the bot to answer with one containing `expected` (text or a
+   * RegExp); resolves with that message. Anything else the bot says meanwhile (a reminder, the
+   * rest of a long answer) is let be, so a step never depends on how many messages came first.
+   */
+  async say(text, expected) {
+    const before = await this.botMessages().count();
+    await this.#step(() => this.#send(text));
+    return this.botMessageAfter(before, expected);
+  }
+
+  /** Presses a card's button and waits for the bot's message containing `expected`. */
+  async pressFor(card, title, expected) {
+    const before = await this.botMessages().count();
+    await this.#step(() => card.getByRole('button', { name: title, exact: true }).click());
+    return this.botMessageAfter(before, expected);
+  }
+
+  /** Waits for a message from the bot, number `before` or later, containing `expected`. */
+  async botMessageAfter(before, expected) {
+    const pattern = expected instanceof RegExp ? expected : new RegExp(escapeRegExp(expected));
+    const found = await this.#step(`the bot to say ${pattern}`, () => this.page.waitForFunction(
+      ([selector, from, source, flags]) => {
+        const wanted = new RegExp(source, flags);
+        const nodes = [...document.querySelectorAll(selector)];
+        const index = nodes.findIndex((node, i) => i >= from && wanted.test(node.innerText));
+        return index >= 0 ? { index } : null;
+      },
+      [BOT_MESSAGE, before, pattern.source, pattern.flags],
+      { timeout: REPLY_MS },
+    ));
+    const { index } = await found.jsonValue();
+    const message = this.botMessages().nth(index);
+    await message.scrollIntoViewIfNeeded();
+    return message;
+  }
+
+  async #send(text) {
+    const box = this.page.locator('[role="textbox"][contenteditable="true"]').last();
+    await box.click();
+    await this.page.keyboard.type(text);
+    await this.page.getByRole('button', { name: 'Send Message' }).last().click();
+  }
+
+  // -- filling a card, as a worker would --------------------------------------------------
+
+  /**
+   * Picks a day on an Input.Date's calendar popup: opens it, goes to the year and month (through
+   * the popup's month and year views, as a person would for a date of birth) and clicks the day.
+   * `day` is 'YYYY-MM-DD'; `screenshot` names a screenshot taken with the calendar open.
+   */
+  async pickDate(card, day, { screenshot } = {}) {
+    return this.#step(() => this.#pickDate(card, day, screenshot));
+  }
+
+  async #pickDate(card, day, screenshot) {
+    const [year, month, date] = day.split('-').map(Number);
+    const label = `${date}, ${MONTHS[month - 1]}, ${year}`;
+    await card.locator('[role="combobox"] + [role="button"]').click();
+    const calendar = this.page.getByRole('dialog', { name: 'Calendar' });
+    await calendar.waitFor({ timeout: REPLY_MS });
+    const dayButton = calendar.getByRole('button', { name: label, exact: true });
+    if ((await dayButton.count()) === 0) {
+      // The header names what the calendar shows; pressing it goes up a level: days, months, years.
+      const header = calendar.locator('button[aria-label]').first();
+      await header.click();
+      if ((await header.getAttribute('aria-label')) !== String(year)) {
+        await header.click();
+        const [previous, next] = [0, 1].map((n) => calendar.locator('button:not([aria-label]):not([role])').nth(n));
+        for (let pages = 0; pages < 20; pages += 1) {
+          const [from, to] = (await header.getAttribute('aria-label')).split(' - ').map(Number);
+          if (year >= from && year <= to) break;
+          await (year < from ? previous : next).click();
+        }
+        await calendar.getByRole('gridcell', { name: String(year), exact: true }).click();
+      }
+      await calendar.getByRole('gridcell', { name: MONTHS[month - 1], exact: true }).click();
+    }
+    await dayButton.hover();
+    if (screenshot) await this.page.screenshot({ path: path.join(OUT, `${screenshot}.png`) });
+    await dayButton.click();
+    await calendar.waitFor({ state: 'hidden', timeout: REPLY_MS });
+  }
+
+  /**
+   * Sets an Input.Time: picks the time from its drop-down list when the list has it (every half
+   * hour), otherwise types it into the box, as Teams lets a person do. `at` is 'HH:MM'.
+   */
+  async pickTime(card, at) {
+    return this.#step(() => this.#pickTime(card, at));
+  }
+
+  async #pickTime(card, at) {
+    const box = card.getByRole('combobox');
+    await card.getByRole('button', { name: 'Open' }).click();
+    const list = this.page.locator('.fui-TimePicker__listbox');
+    await list.waitFor({ timeout: REPLY_MS });
+    const labels = await list.getByRole('option').allInnerTexts();
+    const index = labels.findIndex((text) => clockTime(text) === at);
+    if (index >= 0) {
+      await list.getByRole('option').nth(index).click();
+    } else {
+      await this.page.keyboard.press('Escape');
+      await box.fill(at);
+      await box.press('Tab');
+    }
+    // The box shows the time as the picker formats it ("2:30 PM"); wait until it reads `at`.
+    await this.page.waitForFunction(
+      ([node, want]) => {
+        const match = /^\s*(\d{1,2}):(\d{2})\s*([AP]M)?\s*$/i.exec(node.value || '');
+        if (!match) return false;
+        let hour = Number(match[1]) % (match[3] ? 12 : 24);
+        if (match[3] && match[3].toUpperCase() === 'PM') hour += 12;
+        return `${String(hour).padStart(2, '0')}:${match[2]}` === want;
+      },
+      [await box.elementHandle(), at],
+      { timeout: REPLY_MS },
+    );
+  }
+
+  /** Ticks options of an Input.ChoiceSet (radio buttons or tick boxes) by what they say. */
+  async choose(card, ...titles) {
+    return this.#step(async () => {
+      for (const title of titles) await this.#tick(card, title);
+    });
+  }
+
+  /** Clicks the words beside a radio button or tick box, and checks it took. */
+  async #tick(card, title) {
+    const label = card.locator('label').filter({ hasText: new RegExp(`^${escapeRegExp(title)}$`) });
+    const input = card.locator(`input[id="${await label.getAttribute('for')}"]`);
+    if (!(await input.isChecked())) await label.click();
+    if (!(await input.isChecked())) throw new Error(`"${title}" did not tick`);
+  }
+
+  /** Types into a card's text input, found by its label. */
+  async fill(card, label, text) {
+    return this.#step(() => card.getByLabel(new RegExp(`^${escapeRegExp(label)}`)).first().fill(text));
+  }
+
+  /** Turns on an Input.Toggle, found by its title. */
+  async toggle(card, title) {
+    return this.#step(() => this.#tick(card, title));
+  }
+
+  /** Opens the personal chat with the bot (from a channel, say). */
+  async openPersonalChat() {
+    await this.page.getByRole('treeitem', { name: /^Personal Chat/ }).click();
+    await this.#step(() => this.page.locator('.fai-OutputCard').first().waitFor({ timeout: REPLY_MS }));
+  }
+
+  /** A post in the open channel containing `text` (the bot's own posts included). */
+  async channelPost(text) {
+    const post = this.page.locator(CHANNEL_POST).filter({ hasText: text }).first();
+    await this.#step(() => post.waitFor({ state: 'visible', timeout: REPLY_MS }));
+    return post;
   }
 
   /** Opens a team channel ('General' in 'My Team'). */
@@ -249,6 +423,49 @@ class Playground {
     await this.page.mouse.move(1, 1); // no hover highlight left on the last button pressed
     await this.page.screenshot({ path: path.join(OUT, `${name}.png`) });
   }
+
+  /**
+   * Saves a screenshot of the window made tall enough to show `message` whole (a long message
+   * such as the pre-session one), from the message before it.
+   */
+  async screenshotWhole(name, message) {
+    const box = await message.boundingBox();
+    const height = Math.min(2400, Math.max(VIEWPORT.height, Math.ceil(box.height) + 400));
+    await this.page.setViewportSize({ width: VIEWPORT.width, height });
+    try {
+      await message.evaluate((node) => node.scrollIntoView({ block: 'end' }));
+      await this.screenshot(name);
+    } finally {
+      await this.page.setViewportSize(VIEWPORT);
+    }
+  }
+}
+
+/**
+ * The UK date and time `minutes` from now, as the bot reads them: { day: 'YYYY-MM-DD',
+ * time: 'HH:MM' }.
+ */
+function ukNow(minutes = 0) {
+  const format = new Intl.DateTimeFormat('en-GB', {
+    timeZone: TIMEZONE, year: 'numeric', month: '2-digit', day: '2-digit',
+    hour: '2-digit', minute: '2-digit', hourCycle: 'h23',
+  });
+  const moment = new Date(Date.now() + minutes * 60_000);
+  const part = Object.fromEntries(format.formatToParts(moment).map((p) => [p.type, p.value]));
+  return { day: `${part.year}-${part.month}-${part.day}`, time: `${part.hour}:${part.minute}` };
+}
+
+function escapeRegExp(text) {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
+}
+
+/** Reads a time as a time picker shows it ("2:30 PM", "14:30") as 'HH:MM', or null. */
+function clockTime(text) {
+  const match = /^\s*(\d{1,2}):(\d{2})\s*([AP]M)?\s*$/i.exec(text || '');
+  if (!match) return null;
+  let hour = Number(match[1]) % (match[3] ? 12 : 24);
+  if (match[3] && match[3].toUpperCase() === 'PM') hour += 12;
+  return `${String(hour).padStart(2, '0')}:${match[2]}`;
 }
 
 /** The text of each fact title in a card's FactSet, in order (the command lists). */
@@ -261,4 +478,6 @@ async function isCard(message) {
   return (await message.locator('.ac-adaptiveCard').count()) === 1;
 }
 
-module.exports = { Playground, commandsFor, factTitles, isCard };
+module.exports = {
+  Playground, USER_NAME, allCommands, commandsFor, factTitles, isCard, ukNow,
+};

@@ -23,6 +23,10 @@ const PLAYGROUND_CLI = path.join(ROOT, 'node_modules', '@microsoft', 'm365agents
 // The tenant the Playground puts on every activity; the bot runs with only it allowed, as a real
 // deployment runs with only its own organisation's tenant.
 const PLAYGROUND_TENANT = '00000000-0000-0000-0000-0000000000001';
+// The Playground's signed-in user (its default configuration has one), as the `from.aadObjectId`
+// of everything typed or pressed. They are the worker, and also the admin who sets the manager
+// channel and the manager who acknowledges an emergency there, so the bot runs with them as both.
+const PLAYGROUND_USER = { aadObjectId: '00000000-0000-0000-0000-0000000000020', name: 'Alex Wilber' };
 const STARTUP_MS = 60_000;
 const SUITE_MS = Number(process.env.E2E_SUITE_SECONDS || 480) * 1000;
 
@@ -53,12 +57,17 @@ function prepareOutput() {
 }
 
 function writeManifest() {
-  // The scenarios read the command lists Teams would show from the real manifest.
+  // The scenarios read the command lists Teams would show from the real manifest, and every
+  // command the bot answers (some, like cancel, are kept off Teams' menu) from its table.
   const code = 'import json; from manifest.build import ManifestSettings, build_manifest; ' +
-    'print(json.dumps(build_manifest(ManifestSettings.from_env({}))))';
+    'from bot.commands import COMMANDS; ' +
+    'print(json.dumps({"manifest": build_manifest(ManifestSettings.from_env({})), ' +
+    '"commands": [command.name for command in COMMANDS]}))';
   const result = spawnSync(PYTHON, ['-c', code], { cwd: ROOT, encoding: 'utf8' });
   if (result.status !== 0) fail(`could not build the manifest:\n${result.stderr}`);
-  fs.writeFileSync(path.join(OUT, 'manifest.json'), result.stdout);
+  const { manifest, commands } = JSON.parse(result.stdout);
+  fs.writeFileSync(path.join(OUT, 'manifest.json'), JSON.stringify(manifest));
+  fs.writeFileSync(path.join(OUT, 'commands.json'), JSON.stringify(commands));
 }
 
 function start(name, command, args, options) {
@@ -140,6 +149,7 @@ function runScenarios() {
         E2E_BOT_ENDPOINT: `http://127.0.0.1:${BOT_PORT}/api/messages`,
         E2E_OUT: OUT,
         E2E_CHROMIUM: CHROMIUM,
+        E2E_USER_NAME: PLAYGROUND_USER.name,
       },
     });
     const killGroup = () => { try { process.kill(-child.pid, 'SIGKILL'); } catch { /* gone */ } };
@@ -176,6 +186,10 @@ async function main() {
         PORT: String(BOT_PORT),
         SAFESESSION_DATA: path.join(data, 'store'),
         SAFESESSION_ALLOWED_TENANTS: PLAYGROUND_TENANT,
+        SAFESESSION_ADMINS: PLAYGROUND_USER.aadObjectId,
+        SAFESESSION_MANAGERS: `${PLAYGROUND_USER.aadObjectId}:${PLAYGROUND_USER.name}`,
+        // The scenarios type Ofcom's drama numbers (07700 900123), never real ones.
+        SAFESESSION_ALLOW_FICTIONAL_NUMBERS: '1',
         SAFESESSION_DOTENV: path.join(data, 'no.env'), // nor their .env file
         PYTHONUNBUFFERED: '1',
       },

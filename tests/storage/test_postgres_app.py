@@ -37,7 +37,8 @@ async def test_database_url_selects_postgresql_and_nothing_connects_until_start(
         "postgresql",
         "store is not open yet",
     )
-    assert not (tmp_path / "data").exists()
+    # No embedded store was opened: at most local mode's data key lies in the folder.
+    assert {path.name for path in (tmp_path / "data").glob("*")} <= {".local-data-key"}
     await app[STORES].aclose()
 
 
@@ -166,4 +167,7 @@ async def test_a_job_enqueued_by_both_instances_is_claimed_by_exactly_one(
 
     assert sum(enqueued) == 25
     claimed = [job.id for batch in claims for job in batch]
-    assert sorted(claimed) == sorted(f"renotify:{n}" for n in range(25))
+    assert len(claimed) == len(set(claimed)), "a job was claimed twice"
+    # The app's own jobs (the daily purge) may be due too; these 25 must each come out once.
+    renotified = [key for key in claimed if key.startswith("renotify:")]
+    assert sorted(renotified) == sorted(f"renotify:{n}" for n in range(25))
