@@ -340,7 +340,7 @@ class Retention:
         events = await self._expired_events(holds, held_ids, now)
         removed[AUDIT] = len(events)
         if not dry_run:
-            await self._remove(found, plan, events, holds, now)
+            await self._remove(plan, events, holds, now)
         result = PurgeResult(
             removed={name: count for name, count in removed.items() if count},
             kept_on_hold=plan.kept_on_hold,
@@ -359,19 +359,14 @@ class Retention:
 
     async def _remove(
         self,
-        found: Mapping[str, Sequence[Document]],
         plan: PurgePlan,
         events: Sequence[Document],
         holds: Sequence[Document],
         now: datetime,
     ) -> None:
-        by_key = {
-            (collection, str(record["key"])): record
-            for collection, records in found.items()
-            for record in records
-        }
         for case, last in plan.last_sessions.items():
-            service_user = by_key.get((SERVICE_USERS, case))
+            # Read again, not trusted from the start of the purge: only this one field changes.
+            service_user = await self._documents.get(collection=SERVICE_USERS, key=case)
             if service_user is not None:
                 await self._records.update(
                     collection=SERVICE_USERS,
@@ -380,6 +375,8 @@ class Retention:
                     actor=self._actor,
                 )
         for item in plan.expired:
+            if not await self._still_expired(item, now):
+                continue
             if await self._documents.delete(collection=item.collection, key=item.key):
                 await self._records.audit(
                     actor=self._actor,
@@ -407,6 +404,17 @@ class Retention:
             key=WATERMARK_KEY,
             document={"key": WATERMARK_KEY, "audit_purged_through": self._last_day(now)},
         )
+
+    async def _still_expired(self, item: Expired, now: datetime) -> bool:
+        """Checks the record again just before it goes: a worker may have touched it meanwhile."""
+        current = await self._documents.get(collection=item.collection, key=item.key)
+        if current is None:
+            return False
+        if item.collection == SERVICE_USERS:
+            latest = service_user_activity(current)
+            return latest is None or latest + _days(self._policy.service_users_days) <= now
+        ends = expiry(item.collection, current, self._policy)
+        return ends is not None and ends <= now
 
     async def _expired_events(
         self, holds: Sequence[Document], held_ids: set[str], now: datetime

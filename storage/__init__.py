@@ -19,7 +19,8 @@ than this code. `bot_storage.write` raises `storage.bot_state.StorageConflict` o
 Modules: `records` (the engine port and the in-memory engine), `journal` (the embedded store's
 files), `engine` (TinyDB over the journal), `documents`, `bot_state` and `jobs` (the adapters on
 an engine), `postgres` (the PostgreSQL adapters), `stores` and `embedded` (the factories), and
-`migrate` (`python -m storage.migrate` copies an embedded store into PostgreSQL).
+`migrate` (`python -m storage.migrate` copies an embedded store into PostgreSQL); `rotate_key`,
+and the data-protection commands `export`, `erase`, `hold` and `purge` (sharing `admin`).
 """
 
 from typing import TYPE_CHECKING

@@ -122,12 +122,14 @@ def case_fingerprint(keyring: Keyring, case_reference: str) -> str:
     return f"case:{digest[:20]}"
 
 
-def confirm(case_reference: str, *, yes: bool, ask: Ask) -> None:
+async def confirm(case_reference: str, *, yes: bool, ask: Ask) -> None:
     """Asks for the case reference to be typed back; raises Declined for anything else."""
     if yes:
         return
+    prompt = f"Type the case reference ({case_reference}) to go ahead, or Enter to stop: "
     try:
-        answer = ask(f"Type the case reference ({case_reference}) to go ahead, or Enter to stop: ")
+        # Off the event loop: the store's connections stay serviced while the admin reads.
+        answer = await asyncio.to_thread(ask, prompt)
     except EOFError:
         answer = ""
     if answer.strip() != case_reference:
@@ -159,8 +161,9 @@ def parser(
     return built
 
 
-def run(name: str, work: Awaitable[object], *, err: TextIO = sys.stderr) -> int:
+def run(name: str, work: Awaitable[object], *, err: TextIO | None = None) -> int:
     """Runs a command; says plainly why nothing was done, with an exit code for scripts."""
+    err = err or sys.stderr
     try:
         asyncio.run(_awaited(work))
     except Declined:
@@ -182,6 +185,9 @@ def run(name: str, work: Awaitable[object], *, err: TextIO = sys.stderr) -> int:
     except psycopg.Error as error:  # the first line names the problem, not the row's values
         print(f"{name}: PostgreSQL refused ({first_line(error)}).", file=err)
         return 3
+    except OSError as error:  # the export folder: not writable, or the file already there
+        print(f"{name}: could not write {error.filename}: {error.strerror}.", file=err)
+        return 2
     return 0
 
 

@@ -24,7 +24,9 @@ if TYPE_CHECKING:
 
 SEALED = "sealed"
 # Top-level fields that hold personal details outside `answers`.
-SENSITIVE_FIELDS = frozenset({"pre_session_message", "outcome_note", "worker_reference"})
+SENSITIVE_FIELDS = frozenset(
+    {"pre_session_message", "outcome_note", "worker_reference", "callback_number"}
+)
 KEY_BYTES = 32
 # The collections whose records carry sealed values (rotation walks these).
 SEALED_COLLECTIONS = (

@@ -30,6 +30,7 @@ from storage.admin import (
     run,
     summary,
 )
+from storage.postgres import DEFAULT_SCHEMA
 
 
 async def erase(
@@ -38,9 +39,9 @@ async def erase(
     *,
     yes: bool = False,
     by: str = "",
-    schema: str = "safesession",
+    schema: str = DEFAULT_SCHEMA,
     ask: Ask = input,
-    stdout: TextIO = sys.stdout,
+    stdout: TextIO | None = None,
     clock: Clock | None = None,
 ) -> dict[str, int]:
     """Deletes everything about the case once confirmed; returns how many of each kind."""
@@ -57,7 +58,7 @@ async def erase(
             "This deletes every record above for good; the audit events stay, with ids only.",
             file=stdout,
         )
-        confirm(case_reference, yes=yes, ask=ask)
+        await confirm(case_reference, yes=yes, ask=ask)
         tombstone = case_fingerprint(opened.keyring, case_reference)
         records = Records(documents, clock or SystemClock())
         erased = await erase_case(documents, records, found, actor=actor(by), tombstone=tombstone)

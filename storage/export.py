@@ -24,6 +24,7 @@ from safeguarding.case_records import CASE_COLLECTIONS, CaseRecords, find_case
 from safeguarding.clock import Clock, SystemClock
 from safeguarding.records import AUDIT, SERVICE_USERS, Records
 from storage.admin import AdminError, Ask, actor, confirm, open_store, parser, run, summary
+from storage.postgres import DEFAULT_SCHEMA
 
 TITLES = {
     "service_users": "Service user",
@@ -41,9 +42,9 @@ async def export(
     *,
     yes: bool = False,
     by: str = "",
-    schema: str = "safesession",
+    schema: str = DEFAULT_SCHEMA,
     ask: Ask = input,
-    stdout: TextIO = sys.stdout,
+    stdout: TextIO | None = None,
     clock: Clock | None = None,
 ) -> list[Path]:
     """Writes everything held about the case into out, once confirmed; returns the two files."""
@@ -54,7 +55,7 @@ async def export(
             raise AdminError(f"Nothing is held about {case_reference} in {opened.where}.")
         print(summary(found), file=stdout)
         print(f"This writes all of it, readable, into {out}.", file=stdout)
-        confirm(case_reference, yes=yes, ask=ask)
+        await confirm(case_reference, yes=yes, ask=ask)
         records = Records(opened.stores.documents, clock or SystemClock())
         now = records.now()
         who = actor(by)
@@ -164,7 +165,11 @@ def _value(value: Any, depth: int = 0) -> str:
             return "(none)"
         indent = "  " * (depth + 1)
         return "".join(f"\n{indent}- {_value(item, depth + 1)}" for item in value)
-    return str(value).replace("\n", " / ")
+    text = str(value)
+    if "\n" in text:  # a message to copy: kept as its lines, quoted
+        indent = "  " * (depth + 1)
+        return "".join(f"\n{indent}> {line}".rstrip() for line in text.splitlines())
+    return text
 
 
 def _label(name: str) -> str:

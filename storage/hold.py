@@ -18,6 +18,7 @@ from safeguarding.case_records import LEGAL_HOLDS, is_held, set_hold
 from safeguarding.clock import Clock, SystemClock
 from safeguarding.records import Records
 from storage.admin import actor, open_store, parser, run
+from storage.postgres import DEFAULT_SCHEMA
 
 
 async def hold(
@@ -26,8 +27,8 @@ async def hold(
     *,
     on: bool | None,
     by: str = "",
-    schema: str = "safesession",
-    stdout: TextIO = sys.stdout,
+    schema: str = DEFAULT_SCHEMA,
+    stdout: TextIO | None = None,
     clock: Clock | None = None,
 ) -> bool:
     """Puts the case on hold, lifts it, or (on=None) only says; returns whether it is held."""

@@ -19,6 +19,7 @@ from safeguarding.journey import answer_of
 from safeguarding.records import Records
 from safeguarding.retention import Retention, closed_at
 from storage.admin import Ask, Declined, actor, open_store, parser, run
+from storage.postgres import DEFAULT_SCHEMA
 
 
 async def purge(
@@ -27,9 +28,9 @@ async def purge(
     dry_run: bool = False,
     yes: bool = False,
     by: str = "",
-    schema: str = "safesession",
+    schema: str = DEFAULT_SCHEMA,
     ask: Ask = input,
-    stdout: TextIO = sys.stdout,
+    stdout: TextIO | None = None,
     clock: Clock | None = None,
 ) -> dict[str, int]:
     """Runs the purge (or only reports it); returns how many records of each kind go."""

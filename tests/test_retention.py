@@ -1,4 +1,4 @@
-"""Retention on a fake clock: what the nightly purge removes, what it keeps, holds and the audit log."""
+"""Retention on a fake clock: what the nightly purge removes and keeps, holds, the audit log."""
 
 from datetime import UTC, date, datetime, timedelta
 from pathlib import Path

@@ -23,8 +23,10 @@ const STARTUP_MS = 60_000;
 const REPLY_MS = 20_000;
 const VIEWPORT = { width: 1280, height: 1000 };
 const LOOPBACK = /^(https?|wss?):\/\/(127\.0\.0\.1|localhost|\[::1\])(:\d+)?\//;
-// A UK worker's machine: the calendar's "today" and the clock are UK ones, as the bot's are.
+// A UK worker's machine: the calendar's "today" and the clock are UK ones, as the bot's are, and
+// the cards show UK dates and a 24-hour clock.
 const TIMEZONE = 'Europe/London';
+const LOCALE = 'en-GB';
 const MONTHS = ['January', 'February', 'March', 'April', 'May', 'June', 'July', 'August',
   'September', 'October', 'November', 'December'];
 
@@ -128,7 +130,9 @@ class Playground {
         '--disable-background-networking', '--disable-component-update', '--disable-sync',
       ],
     });
-    const page = await browser.newPage({ viewport: VIEWPORT, timezoneId: TIMEZONE });
+    const page = await browser.newPage({
+      viewport: VIEWPORT, timezoneId: TIMEZONE, locale: LOCALE,
+    });
     page.setDefaultTimeout(REPLY_MS); // a click on something that never appears fails as soon
     // The Playground's page asks a CDN for fonts; nothing may leave loopback, so refuse at once.
     await page.route((url) => !LOOPBACK.test(url.href), (route) => route.abort());
@@ -143,6 +147,7 @@ class Playground {
     this.page = page;
     this.label = label;
     this.failures = 0;
+    this.failuresSeen = 0;
   }
 
   /**
@@ -157,10 +162,28 @@ class Playground {
       this.failures += 1;
       const name = `failure-${this.label}-${this.failures}`;
       await this.screenshot(name).catch(() => {});
-      if (waitingFor) error.message += `\n(waiting for ${waitingFor})`;
-      error.message += `\n(the page at that moment: build/e2e/${name}.png)`;
+      const note = `${waitingFor ? `\n(waiting for ${waitingFor})` : ''}` +
+        `\n(the page at that moment: build/e2e/${name}.png)`;
+      error.message += note;
+      // The test runner prints the stack, which kept the message as it was when thrown.
+      if (typeof error.stack === 'string') error.stack = error.stack.replace(/\n/, `${note}\n`);
       throw error;
     }
+  }
+
+  /**
+   * For afterEach: when a test failed on an assertion (not on a step, which saved its own), saves
+   * the page as it was to build/e2e/failure-*.png too. `expected` lists tests marked todo.
+   */
+  async saveIfFailed(testContext, { expected = [] } = {}) {
+    const stepFailed = this.failures !== this.failuresSeen;
+    this.failuresSeen = this.failures;
+    if (testContext.passed || stepFailed || expected.includes(testContext.name)) return;
+    this.failures += 1;
+    this.failuresSeen = this.failures;
+    const name = `failure-${this.label}-${this.failures}`;
+    await this.screenshot(name).catch(() => {});
+    testContext.diagnostic(`the page at that moment: build/e2e/${name}.png`);
   }
 
   async close() {
@@ -268,15 +291,21 @@ class Playground {
     const dayButton = calendar.getByRole('button', { name: label, exact: true });
     if ((await dayButton.count()) === 0) {
       // The header names what the calendar shows; pressing it goes up a level: days, months, years.
-      const header = calendar.locator('button[aria-label]').first();
-      await header.click();
-      if ((await header.getAttribute('aria-label')) !== String(year)) {
-        await header.click();
-        const [previous, next] = [0, 1].map((n) => calendar.locator('button:not([aria-label]):not([role])').nth(n));
+      const yearShown = calendar.getByRole('button', { name: /^\d{4}$/ });
+      const yearsShown = calendar.getByRole('button', { name: /^\d{4} - \d{4}$/ });
+      await calendar.locator('button[aria-label]').first().click();
+      await yearShown.waitFor();
+      if ((await yearShown.getAttribute('aria-label')) !== String(year)) {
+        await yearShown.click();
+        await yearsShown.waitFor();
+        const arrows = calendar.locator('button:not([aria-label]):not([role])'); // unnamed
         for (let pages = 0; pages < 20; pages += 1) {
-          const [from, to] = (await header.getAttribute('aria-label')).split(' - ').map(Number);
+          const shown = await yearsShown.getAttribute('aria-label');
+          const [from, to] = shown.split(' - ').map(Number);
           if (year >= from && year <= to) break;
-          await (year < from ? previous : next).click();
+          await arrows.nth(year < from ? 0 : 1).click();
+          const moved = new RegExp(`^(?!${shown}$)\\d{4} - \\d{4}$`);
+          await calendar.getByRole('button', { name: moved }).waitFor();
         }
         await calendar.getByRole('gridcell', { name: String(year), exact: true }).click();
       }
@@ -341,7 +370,8 @@ class Playground {
 
   /** Types into a card's text input, found by its label. */
   async fill(card, label, text) {
-    return this.#step(() => card.getByLabel(new RegExp(`^${escapeRegExp(label)}`)).first().fill(text));
+    const input = card.getByLabel(new RegExp(`^${escapeRegExp(label)}`)).first();
+    return this.#step(() => input.fill(text));
   }
 
   /** Turns on an Input.Toggle, found by its title. */
@@ -351,8 +381,10 @@ class Playground {
 
   /** Opens the personal chat with the bot (from a channel, say). */
   async openPersonalChat() {
-    await this.page.getByRole('treeitem', { name: /^Personal Chat/ }).click();
-    await this.#step(() => this.page.locator('.fai-OutputCard').first().waitFor({ timeout: REPLY_MS }));
+    await this.#step(async () => {
+      await this.page.getByRole('treeitem', { name: /^Personal Chat/ }).click();
+      await this.page.locator('.fai-OutputCard').first().waitFor({ timeout: REPLY_MS });
+    });
   }
 
   /** A post in the open channel containing `text` (the bot's own posts included). */
@@ -364,8 +396,10 @@ class Playground {
 
   /** Opens a team channel ('General' in 'My Team'). */
   async openChannel(name = 'General', team = 'My Team') {
-    await this.page.getByRole('treeitem', { name: `${team} - ${name}` }).click();
-    await this.page.getByText('Start a new post').waitFor({ timeout: REPLY_MS });
+    await this.#step(async () => {
+      await this.page.getByRole('treeitem', { name: `${team} - ${name}` }).click();
+      await this.page.getByText('Start a new post').waitFor({ timeout: REPLY_MS });
+    });
   }
 
   /** Starts a channel post @mentioning the bot, as Teams needs; resolves with the bot's reply. */

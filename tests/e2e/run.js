@@ -26,7 +26,10 @@ const PLAYGROUND_TENANT = '00000000-0000-0000-0000-0000000000001';
 // The Playground's signed-in user (its default configuration has one), as the `from.aadObjectId`
 // of everything typed or pressed. They are the worker, and also the admin who sets the manager
 // channel and the manager who acknowledges an emergency there, so the bot runs with them as both.
-const PLAYGROUND_USER = { aadObjectId: '00000000-0000-0000-0000-0000000000020', name: 'Alex Wilber' };
+const PLAYGROUND_USER = {
+  aadObjectId: '00000000-0000-0000-0000-0000000000020',
+  name: 'Alex Wilber',
+};
 const STARTUP_MS = 60_000;
 const SUITE_MS = Number(process.env.E2E_SUITE_SECONDS || 480) * 1000;
 
@@ -190,6 +193,10 @@ async function main() {
         SAFESESSION_MANAGERS: `${PLAYGROUND_USER.aadObjectId}:${PLAYGROUND_USER.name}`,
         // The scenarios type Ofcom's drama numbers (07700 900123), never real ones.
         SAFESESSION_ALLOW_FICTIONAL_NUMBERS: '1',
+        // The scenarios answer a whole journey in seconds, far faster than a person can; the
+        // per-conversation flood limit (20 at once, 60 a minute) would otherwise skip answers.
+        SAFESESSION_RATE_LIMIT_PER_MINUTE: '600',
+        SAFESESSION_RATE_LIMIT_BURST: '200',
         SAFESESSION_DOTENV: path.join(data, 'no.env'), // nor their .env file
         PYTHONUNBUFFERED: '1',
       },

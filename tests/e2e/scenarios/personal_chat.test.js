@@ -2,7 +2,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { after, before, describe, test } = require('node:test');
+const { after, afterEach, before, describe, test } = require('node:test');
 const { Playground, allCommands, commandsFor, factTitles, isCard } = require('../playground');
 
 const LABEL = 'personal_chat';
@@ -12,6 +12,10 @@ describe('a worker in their personal chat', { timeout: 120_000 }, () => {
 
   before(async () => {
     playground = await Playground.open(LABEL);
+  });
+
+  afterEach(async (t) => {
+    await playground?.saveIfFailed(t);
   });
 
   after(async () => {
@@ -25,7 +29,7 @@ describe('a worker in their personal chat', { timeout: 120_000 }, () => {
     const listed = new Set(await factTitles(welcome));
     assert.deepEqual(listed, new Set(allCommands()), 'the welcome lists every command');
     const offered = [...commandsFor('personal'), ...commandsFor('team')].map((c) => c.title);
-    for (const title of offered) assert.ok(listed.has(title), `Teams offers ${title}; the welcome lists it`);
+    for (const title of offered) assert.ok(listed.has(title), `the welcome lists ${title}`);
     await playground.hideLogPanel();
     await playground.screenshot('welcome');
   });

@@ -8,7 +8,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { after, before, describe, test } = require('node:test');
+const { after, afterEach, before, describe, test } = require('node:test');
 const { Playground, USER_NAME, isCard, ukNow } = require('../playground');
 
 const LABEL = 'session_journey';
@@ -19,6 +19,7 @@ const WORK_MOBILE = '07700 900456';
 const WORKER_NAME = 'Sam Worker';
 const ADDRESS = 'Flat 1, 1 Synthetic Street, Exampleton, ZE9 9ZZ';
 const SAFE_WORD = 'bluebird';
+const PRE_SESSION_LINES = 'the pre-session message keeps its lines, so it can be copied as it is';
 
 /** Some days before `day` ('YYYY-MM-DD'), for a risk assessment already done. */
 function daysBefore(day, days) {
@@ -55,6 +56,10 @@ before(async () => {
   playground = await Playground.open(LABEL);
   await playground.botMessage(0); // the welcome
   await playground.hideLogPanel();
+});
+
+afterEach(async (t) => {
+  await playground?.saveIfFailed(t, { expected: [PRE_SESSION_LINES] });
 });
 
 after(async () => {
@@ -126,6 +131,16 @@ describe('a worker sets up, plans and starts an introductory session', { timeout
     await p.screenshotWhole('pre-session-message', message);
   });
 
+  test(PRE_SESSION_LINES, {
+    todo: 'the bot sends it with textFormat plain, which the Playground shows as one run-on ' +
+      'paragraph (the address and phone fill-in lines run together); check Teams itself',
+  }, async () => {
+    const message = await playground.botSays(`I'm ${WORKER_NAME}, your worker`);
+    const lines = (await message.innerText()).split('\n').map((line) => line.trim());
+    assert.ok(lines.includes("Address where you'll be for the session:"), 'the address line');
+    assert.ok(lines.includes('Alternative phone number:'), 'the phone number line');
+  });
+
   test('starts the session through every check, and gets the in-session card', async () => {
     const p = playground;
     let card = await p.say('start session', 'introduce yourself to them by name');
@@ -194,7 +209,8 @@ describe('an emergency in the session reaches the manager channel', { timeout: 1
     const shown = await post.innerText();
     assert.match(shown, new RegExp(`${USER_NAME} needs a manager now`));
     assert.match(shown, new RegExp(`Case reference\\s+${CASE}`));
-    assert.match(shown, new RegExp(`Call the worker on\\s+${WORK_MOBILE}`));
+    // The work mobile given while planning (the card writes it the international way).
+    assert.match(shown, /Call the worker on\s+(\+447700900456|07700 900456)/);
     assert.match(shown, /Not yet acknowledged/);
     for (const secret of [ADDRESS, 'Synthetic Street', 'ZE9 9ZZ', SAFE_WORD, CHILD, '2015']) {
       assert.ok(!shown.includes(secret), `the channel does not see ${secret}`);

@@ -2,7 +2,7 @@
 'use strict';
 
 const assert = require('node:assert/strict');
-const { after, before, describe, test } = require('node:test');
+const { after, afterEach, before, describe, test } = require('node:test');
 const { Playground, commandsFor, isCard } = require('../playground');
 
 const LABEL = 'team_channel';
@@ -22,6 +22,10 @@ describe('the bot in a team channel', { timeout: 120_000 }, () => {
     playground = await Playground.open(LABEL);
     await playground.hideLogPanel();
     await playground.openChannel('General');
+  });
+
+  afterEach(async (t) => {
+    await playground?.saveIfFailed(t);
   });
 
   after(async () => {
