@@ -71,7 +71,8 @@ e2e: $(STAMP) $(NODE_STAMP)
 ## Runs the end-to-end suite and copies its key screenshots into docs/screenshots/ for the README.
 screenshots: e2e
 	mkdir -p docs/screenshots
-	cp build/e2e/welcome.png build/e2e/help.png docs/screenshots/
+	cp build/e2e/welcome.png build/e2e/help.png build/e2e/pre-session-message.png \
+	  build/e2e/in-session-card.png build/e2e/emergency-acknowledged.png docs/screenshots/
 
 clean:
 	rm -rf $(VENV) node_modules .pytest_cache .mypy_cache .ruff_cache build

@@ -10,7 +10,7 @@ from botbuilder.dialogs import DialogContext
 
 from bot.errors import DeliveryFailed
 from bot.proactive import Messenger
-from dialogs.cards import card_message
+from dialogs.cards import card_message, copyable_message
 from dialogs.journey_dialog import JourneyDialog, JourneyServices, worker_id
 from safeguarding.clock import format_london, to_london
 from safeguarding.escalations import new_reference
@@ -198,8 +198,6 @@ class SessionEvents:
                 out_of_hours_help=self._services.config["out_of_hours_help"],
             )
             await send(self._templates.text("follow_up_lead"))
-            plain = MessageFactory.text(message)
-            plain.text_format = "plain"
             await self._records.disclose(
                 actor=worker_id(turn_context),
                 record=f"{SESSIONS}/{record['key']}",
@@ -207,7 +205,7 @@ class SessionEvents:
                 clause="C10",
                 reason="to_copy_to_the_family",
             )
-            await send(plain)
+            await send(copyable_message(message))
         if (
             record.get("ending") in ("safe_word", "behaviour")
             or answer_of(record, "end_mood") == "distressed"

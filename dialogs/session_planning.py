@@ -3,10 +3,10 @@
 See session_planning.mmd beside this file for the branches.
 """
 
-from botbuilder.core import MessageFactory, TurnContext
+from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogContext
-from botbuilder.schema import Activity
 
+from dialogs.cards import copyable_message
 from dialogs.journey_dialog import JourneyDialog, JourneyServices, worker_id
 from dialogs.space_between import warn_if_too_close
 from safeguarding.clock import format_london
@@ -37,13 +37,6 @@ async def begin_planning(
         fields={"journey": PLANNING.id, "open_journey": PLANNING.id, "status": "planning"},
     )
     await dialog_context.begin_dialog(PLANNING.id, {"key": key, "lead": "planning_start"})
-
-
-def plain_text(text: str) -> Activity:
-    """A message Teams shows exactly as written, so it can be copied as it is."""
-    message: Activity = MessageFactory.text(text)
-    message.text_format = "plain"
-    return message
 
 
 def session_planning_dialog(services: JourneyServices) -> JourneyDialog:
@@ -91,7 +84,7 @@ def session_planning_dialog(services: JourneyServices) -> JourneyDialog:
             clause="A5",
             reason="to_copy_to_the_family",
         )
-        await turn_context.send_activity(plain_text(message))
+        await turn_context.send_activity(copyable_message(message))
         await warn_if_too_close(turn_context, services, {**record, "starts_at": start.isoformat()})
 
     async def on_stop(turn_context: TurnContext, record: Document, facts: Facts) -> None:

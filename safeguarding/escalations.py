@@ -5,6 +5,7 @@ from datetime import datetime, timedelta
 from typing import Any
 
 from safeguarding.journey import Choice
+from safeguarding.validation import readable_uk_phone
 
 ESCALATIONS = "escalations"
 CONFIG = "config"
@@ -54,10 +55,15 @@ def channel_view(escalation: dict[str, Any]) -> dict[str, Any]:
         "case_reference": escalation.get("case_reference") or "none recorded",
         "kind": KIND_TITLES.get(escalation.get("kind") or "", "Not given yet"),
         "raised_at": escalation["raised_at_text"],
-        "callback_number": escalation.get("callback_number") or "not on file",
+        "callback_number": _readable(escalation.get("callback_number")) or "not on file",
         "status": escalation["status"],
         "acknowledged_by": escalation.get("acknowledged_by_name", ""),
         "acknowledged_at": escalation.get("acknowledged_at_text", ""),
         "resolved_by": escalation.get("resolved_by_name", ""),
         "renotified": escalation.get("renotified", 0),
     }
+
+
+def _readable(number: Any) -> str:
+    """A stored E.164 number as people read it out ("07700 900123")."""
+    return readable_uk_phone(number) if isinstance(number, str) and number.startswith("+") else ""

@@ -189,7 +189,7 @@ async def test_emergency_posts_the_card_and_tells_the_worker_in_one_turn(world: 
     content = card["attachments"][0]["content"]
     facts = {fact["title"]: fact["value"] for fact in content["body"][2]["facts"]}
     assert facts["Session"] == "S-ABCDEF" and facts["Case reference"] == "CR-1042"
-    assert facts["Call the worker on"] == "+447700900123"
+    assert facts["Call the worker on"] == "07700 900123"
     assert content["msteams"]["entities"][0]["mentioned"]["id"] == "29:worker"
     assert [action["data"]["action"] for action in content["actions"]] == [
         "acknowledge",

@@ -11,7 +11,7 @@ from safeguarding.clock import FixedClock
 from templates import Templates
 from tests.conftest import make_settings
 from tests.journeys import JOURNEY_ENV, NOW, answers, journey_chat
-from tests.transcript import Chat
+from tests.transcript import Chat, as_read
 
 CASE = "CR-2040"
 FAMILY_NUMBER = "07700 900123"  # Ofcom drama numbers: they reach no one
@@ -153,11 +153,11 @@ async def finish_first_plan(chat: Chat, *, amendment: str = "none") -> None:
 
 
 def the_message(chat: Chat) -> str:
-    """The lead line, then the pre-session message on its own, as plain text to copy."""
+    """The lead line, then the pre-session message on its own, as text to copy."""
     chat.bot_says("pre-session message", "ready to copy")
     reply = chat.next_reply()
-    assert not reply.attachments and reply.text_format == "plain"
-    return str(reply.text)
+    assert not reply.attachments and reply.text_format == "markdown"
+    return as_read(reply)
 
 
 async def the_session(stores: Any) -> dict[str, Any]:
@@ -186,7 +186,9 @@ async def test_planning_after_setup_stores_every_answer_and_ends_with_the_messag
     assert session["status"] == "planned" and session["ready"] is True
     assert session["blockers"] == []
     assert session["starts_at"] == "2026-12-03T14:30:00+00:00"
-    assert session["pre_session_message"] == message
+    # Stored as rendered; shown with every line kept (blank lines only separate paragraphs).
+    stored_lines = [line for line in session["pre_session_message"].split("\n") if line.strip()]
+    assert stored_lines == message.split("\n")
     stored = await answers(stores, "sessions", session["key"])
     assert stored == {
         "case_reference": CASE,

@@ -2,6 +2,7 @@
 
 import itertools
 import json
+import re
 from copy import copy
 from pathlib import Path
 from typing import Any
@@ -99,12 +100,13 @@ class Chat:
         return mine[0]
 
     def bot_says(self, *fragments: str) -> str:
-        """The next reply is text containing every fragment."""
+        """The next reply is text containing every fragment (as the worker reads it)."""
         reply = self.next_reply()
         assert not reply.attachments, f"expected text, got a card: {_names(reply)}"
+        shown = as_read(reply)
         for fragment in fragments:
-            assert fragment in (reply.text or ""), f"{fragment!r} not in {reply.text!r}"
-        return str(reply.text)
+            assert fragment in shown, f"{fragment!r} not in {shown!r}"
+        return shown
 
     def bot_sends_card(self, name: str) -> dict[str, Any]:
         """The next reply is the named Adaptive Card; returns its content."""
@@ -128,6 +130,14 @@ class Chat:
         """Nothing more was said in this chat."""
         left = self._mine()
         assert not left, f"unread replies: {[r.text or _names(r) for r in left]}"
+
+
+def as_read(reply: Activity) -> str:
+    """The reply's text as Teams shows it: escaped markdown unescaped, paragraphs as lines."""
+    text = str(reply.text or "")
+    if reply.text_format != "markdown":
+        return text
+    return re.sub(r"\\(.)", r"\1", text).replace("\n\n", "\n")
 
 
 def _names(reply: Activity) -> list[str]:

@@ -131,10 +131,7 @@ describe('a worker sets up, plans and starts an introductory session', { timeout
     await p.screenshotWhole('pre-session-message', message);
   });
 
-  test(PRE_SESSION_LINES, {
-    todo: 'the bot sends it with textFormat plain, which the Playground shows as one run-on ' +
-      'paragraph (the address and phone fill-in lines run together); check Teams itself',
-  }, async () => {
+  test(PRE_SESSION_LINES, async () => {
     const message = await playground.botSays(`I'm ${WORKER_NAME}, your worker`);
     const lines = (await message.innerText()).split('\n').map((line) => line.trim());
     assert.ok(lines.includes("Address where you'll be for the session:"), 'the address line');
