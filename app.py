@@ -26,7 +26,7 @@ from bot.http import MAX_BODY_BYTES, MessagesEndpoint, health_handler
 from bot.manager_channel import ManagerChannel
 from bot.one_contact import OneContact
 from bot.pipeline import Pipeline
-from bot.proactive import Messenger
+from bot.proactive import Messenger, Outreach
 from bot.rate_limit import RateLimit
 from bot.reminders import Reminders
 from bot.replay_guard import ReplayGuard
@@ -104,22 +104,14 @@ def create_app(
     messenger = Messenger(app_id=settings.app_id, timeout=settings.delivery_timeout)
     scheduler = Scheduler(stores.jobs, clock, worker_id=f"{socket.gethostname()}:{os.getpid()}")
     chats = PersonalChats(stores.documents)
+    outreach = Outreach(
+        records=records, templates=templates, messenger=messenger, scheduler=scheduler, chats=chats
+    )
     care = CareStates(stores.documents)
     self_care = SelfCare(
-        records=records,
-        templates=templates,
+        outreach=outreach,
         care=care,
-        reminders=Reminders(
-            records=records,
-            care=care,
-            messenger=messenger,
-            scheduler=scheduler,
-            chats=chats,
-            templates=templates,
-        ),
-        scheduler=scheduler,
-        messenger=messenger,
-        chats=chats,
+        reminders=Reminders(outreach=outreach, care=care),
         policy=settings.self_care_policy(),
     )
     policy = EscalationPolicy(
@@ -130,22 +122,9 @@ def create_app(
         on_call_number=settings.on_call_number,
     )
     escalations = Escalations(
-        records=records,
-        messenger=messenger,
-        scheduler=scheduler,
-        chats=chats,
-        templates=templates,
-        policy=policy,
-        on_session_emergency=self_care.session_emergency,
+        outreach=outreach, policy=policy, on_session_emergency=self_care.session_emergency
     )
-    approvals = Approvals(
-        records=records,
-        messenger=messenger,
-        scheduler=scheduler,
-        chats=chats,
-        templates=templates,
-        policy=policy,
-    )
+    approvals = Approvals(outreach=outreach, policy=policy)
     services = JourneyServices(
         records=records,
         templates=templates,
@@ -155,9 +134,7 @@ def create_app(
     )
     session_events = SessionEvents(
         services=services,
-        messenger=messenger,
-        scheduler=scheduler,
-        chats=chats,
+        outreach=outreach,
         welfare_grace=timedelta(hours=settings.welfare_grace_hours),
         on_hard_ending=self_care.hard_ending,
         on_closed=self_care.session_closed,

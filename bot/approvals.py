@@ -8,16 +8,14 @@ from botbuilder.schema import Activity
 
 from bot.errors import DeliveryFailed
 from bot.escalation import EscalationPolicy
-from bot.proactive import Messenger
+from bot.proactive import Outreach
 from dialogs.cards import card_message
 from dialogs.journey_dialog import worker_id
 from safeguarding.escalations import CONFIG, MANAGER_CHANNEL_KEY
-from safeguarding.installations import PersonalChats
 from safeguarding.journey import answer_of
 from safeguarding.ports import Document, Job
-from safeguarding.records import SERVICE_USERS, Records
-from safeguarding.scheduler import RetryLater, Scheduler
-from templates import Templates
+from safeguarding.records import SERVICE_USERS
+from safeguarding.scheduler import RetryLater
 
 log = logging.getLogger("safesession.approvals")
 
@@ -30,20 +28,16 @@ class Approvals:
     def __init__(
         self,
         *,
-        records: Records,
-        messenger: Messenger,
-        scheduler: Scheduler,
-        chats: PersonalChats,
-        templates: Templates,
+        outreach: Outreach,
         policy: EscalationPolicy,
     ) -> None:
-        self._records = records
-        self._messenger = messenger
-        self._scheduler = scheduler
-        self._chats = chats
-        self._templates = templates
+        self._records = outreach.records
+        self._messenger = outreach.messenger
+        self._scheduler = outreach.scheduler
+        self._chats = outreach.chats
+        self._templates = outreach.templates
         self._policy = policy
-        scheduler.handle(DELIVER, self._deliver_job)
+        self._scheduler.handle(DELIVER, self._deliver_job)
 
     async def request(self, turn_context: TurnContext, service_user: Document) -> None:
         """Asks the manager channel to approve online work for this service user."""

@@ -10,7 +10,7 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.schema import Activity
 
 from bot.errors import DeliveryFailed
-from bot.proactive import Messenger
+from bot.proactive import Outreach
 from dialogs.cards import card_message
 from dialogs.journey_dialog import worker_id
 from safeguarding.clock import format_london, to_london
@@ -27,12 +27,10 @@ from safeguarding.escalations import (
     renotify_at,
     renotify_key,
 )
-from safeguarding.installations import PersonalChats
 from safeguarding.journey import answer_of
 from safeguarding.ports import Document, Job
-from safeguarding.records import SESSIONS, Records
-from safeguarding.scheduler import RetryLater, Scheduler
-from templates import Templates
+from safeguarding.records import SESSIONS
+from safeguarding.scheduler import RetryLater
 
 log = logging.getLogger("safesession.escalation")
 
@@ -62,24 +60,20 @@ class Escalations:
     def __init__(
         self,
         *,
-        records: Records,
-        messenger: Messenger,
-        scheduler: Scheduler,
-        chats: PersonalChats,
-        templates: Templates,
+        outreach: Outreach,
         policy: EscalationPolicy,
         on_session_emergency: Callable[[Document], Awaitable[None]] | None = None,
     ) -> None:
-        self._records = records
-        self._messenger = messenger
-        self._scheduler = scheduler
-        self._chats = chats
-        self._templates = templates
+        self._records = outreach.records
+        self._messenger = outreach.messenger
+        self._scheduler = outreach.scheduler
+        self._chats = outreach.chats
+        self._templates = outreach.templates
         self._policy = policy
         # Told about an emergency raised from a session, for the worker's after-care (D2).
         self._on_session_emergency = on_session_emergency
-        scheduler.handle(DELIVER, self._deliver_job)
-        scheduler.handle(RENOTIFY, self._renotify_job)
+        self._scheduler.handle(DELIVER, self._deliver_job)
+        self._scheduler.handle(RENOTIFY, self._renotify_job)
 
     # -- the worker's side ------------------------------------------------------------
 

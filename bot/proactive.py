@@ -2,12 +2,17 @@
 
 import asyncio
 import logging
+from dataclasses import dataclass
 from typing import Any
 
 from botbuilder.core import BotAdapter, TurnContext
 from botbuilder.schema import Activity, ConversationReference
 
 from bot.errors import DELIVERY_ERRORS, DeliveryFailed
+from safeguarding.installations import PersonalChats
+from safeguarding.records import Records
+from safeguarding.scheduler import Scheduler
+from templates import Templates
 
 log = logging.getLogger("safesession.proactive")
 
@@ -62,3 +67,14 @@ class Messenger:
                 type(error).__name__,
             )
             raise DeliveryFailed() from None
+
+
+@dataclass(frozen=True)
+class Outreach:
+    """What every part that reaches people outside the current turn shares, built once."""
+
+    records: Records
+    templates: Templates
+    messenger: Messenger
+    scheduler: Scheduler
+    chats: PersonalChats

@@ -16,15 +16,12 @@ from botbuilder.core import MessageFactory
 from botbuilder.schema import Activity
 
 from bot.errors import DeliveryFailed
-from bot.proactive import Messenger
+from bot.proactive import Outreach
 from dialogs.cards import card_message
 from safeguarding.care_state import CareStates, snoozed_until
-from safeguarding.installations import PersonalChats
 from safeguarding.ports import Job
-from safeguarding.records import Records
-from safeguarding.scheduler import RetryLater, Scheduler
+from safeguarding.scheduler import RetryLater
 from safeguarding.self_care import deliver_when, held_key, wanted, work_pattern
-from templates import Templates
 
 log = logging.getLogger("safesession.reminders")
 
@@ -80,20 +77,16 @@ class Reminders:
     def __init__(
         self,
         *,
-        records: Records,
+        outreach: Outreach,
         care: CareStates,
-        messenger: Messenger,
-        scheduler: Scheduler,
-        chats: PersonalChats,
-        templates: Templates,
     ) -> None:
-        self._records = records
+        self._records = outreach.records
+        self._messenger = outreach.messenger
+        self._scheduler = outreach.scheduler
+        self._chats = outreach.chats
+        self._templates = outreach.templates
         self._care = care
-        self._messenger = messenger
-        self._scheduler = scheduler
-        self._chats = chats
-        self._templates = templates
-        scheduler.handle(RELEASE, self._release)
+        self._scheduler.handle(RELEASE, self._release)
 
     async def send(self, reminder: Reminder) -> Outcome:
         """Sends now, holds until working time, or drops; raises RetryLater if Teams is down."""

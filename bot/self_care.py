@@ -18,7 +18,7 @@ from botbuilder.schema import ActivityTypes
 
 from bot.commands import build_table, match
 from bot.errors import DeliveryFailed
-from bot.proactive import Messenger
+from bot.proactive import Outreach
 from bot.reminders import Reminder, Reminders
 from bot.teams import conversation_scope
 from dialogs.cards import card_message
@@ -26,11 +26,9 @@ from dialogs.interruptions import Interruption, interruption
 from dialogs.journey_dialog import JourneyDialog, JourneyServices, worker_id
 from safeguarding.care_state import CareStates, snoozed_until
 from safeguarding.clock import WEEKDAYS, format_london
-from safeguarding.installations import PersonalChats
 from safeguarding.journey import Facts, answer_of
 from safeguarding.ports import Document, Job
-from safeguarding.records import SESSIONS, WORKERS, Records
-from safeguarding.scheduler import Scheduler
+from safeguarding.records import SESSIONS, WORKERS
 from safeguarding.self_care import (
     AFTER_EMERGENCY,
     AFTERCARE,
@@ -70,7 +68,6 @@ from safeguarding.working_hours import (
     next_working_start,
     working_day_end,
 )
-from templates import Templates
 
 log = logging.getLogger("safesession.self_care")
 
@@ -92,28 +89,24 @@ class SelfCare:
     def __init__(
         self,
         *,
-        records: Records,
-        templates: Templates,
+        outreach: Outreach,
         care: CareStates,
         reminders: Reminders,
-        scheduler: Scheduler,
-        messenger: Messenger,
-        chats: PersonalChats,
         policy: SelfCarePolicy,
     ) -> None:
-        self._records = records
-        self._templates = templates
+        self._records = outreach.records
+        self._messenger = outreach.messenger
+        self._scheduler = outreach.scheduler
+        self._chats = outreach.chats
+        self._templates = outreach.templates
         self._care = care
         self._reminders = reminders
-        self._scheduler = scheduler
-        self._messenger = messenger
-        self._chats = chats
         self._policy = policy
         self._table = build_table()
-        scheduler.handle(SIGN_OFF_JOB, self._sign_off_job)
-        scheduler.handle(WEEKLY_JOB, self._weekly_job)
-        scheduler.handle(BREAK_JOB, self._break_job)
-        scheduler.handle(AFTERCARE_JOB, self._aftercare_job)
+        self._scheduler.handle(SIGN_OFF_JOB, self._sign_off_job)
+        self._scheduler.handle(WEEKLY_JOB, self._weekly_job)
+        self._scheduler.handle(BREAK_JOB, self._break_job)
+        self._scheduler.handle(AFTERCARE_JOB, self._aftercare_job)
 
     def dialogs(self, services: JourneyServices) -> tuple[JourneyDialog, ...]:
         """The step-by-step settings journey (the typed path through `my settings`)."""

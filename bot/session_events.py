@@ -9,16 +9,14 @@ from botbuilder.core import MessageFactory, TurnContext
 from botbuilder.dialogs import DialogContext
 
 from bot.errors import DeliveryFailed
-from bot.proactive import Messenger
+from bot.proactive import Outreach
 from dialogs.cards import card_message, copyable_message
 from dialogs.journey_dialog import JourneyDialog, JourneyServices, worker_id
 from safeguarding.clock import format_london, to_london
 from safeguarding.escalations import new_reference
-from safeguarding.installations import PersonalChats
 from safeguarding.journey import Facts, answer_of
 from safeguarding.ports import Document, Job
 from safeguarding.records import SESSIONS
-from safeguarding.scheduler import Scheduler
 from safeguarding.session_events import (
     BEHAVIOUR_END,
     CONNECTION_OUTCOMES,
@@ -50,25 +48,23 @@ class SessionEvents:
         self,
         *,
         services: JourneyServices,
-        messenger: Messenger,
-        scheduler: Scheduler,
-        chats: PersonalChats,
+        outreach: Outreach,
         welfare_grace: timedelta,
         on_hard_ending: HardEnding | None = None,
         on_closed: SessionClosed | None = None,
     ) -> None:
         self._services = services
-        self._records = services.records
-        self._templates = services.templates
-        self._messenger = messenger
-        self._scheduler = scheduler
-        self._chats = chats
+        self._records = outreach.records
+        self._messenger = outreach.messenger
+        self._scheduler = outreach.scheduler
+        self._chats = outreach.chats
+        self._templates = outreach.templates
         self._grace = welfare_grace
         self._on_hard_ending = on_hard_ending
         self._on_closed = on_closed
-        scheduler.handle(CALL_BACK_CHECK, self._call_back_check)
-        scheduler.handle(WELFARE_DUE, self._welfare_due)
-        scheduler.handle(WELFARE_OVERDUE, self._welfare_overdue)
+        self._scheduler.handle(CALL_BACK_CHECK, self._call_back_check)
+        self._scheduler.handle(WELFARE_DUE, self._welfare_due)
+        self._scheduler.handle(WELFARE_OVERDUE, self._welfare_overdue)
 
     def dialogs(self) -> tuple[JourneyDialog, ...]:
         """The ending journeys, to register with the other dialogs."""
