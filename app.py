@@ -45,7 +45,7 @@ from safeguarding.records import Records
 from safeguarding.retention import Retention
 from safeguarding.scheduler import Scheduler
 from storage import Stores, open_embedded, postgres_stores
-from storage.encryption import Keyring, sealed
+from storage.encryption import LOCAL_KEY_FILE, Keyring, sealed
 from templates import Templates
 
 log = logging.getLogger("safesession")
@@ -240,7 +240,7 @@ def _stores_for(settings: Settings) -> Stores:
 
 def _local_data_key(settings: Settings) -> str:
     """Local mode only: a key kept beside the data, made on first run (synthetic data only)."""
-    path = settings.data_dir / ".local-data-key"
+    path = settings.data_dir / LOCAL_KEY_FILE
     if not path.exists():
         settings.data_dir.mkdir(parents=True, exist_ok=True)
         path.write_text(Keyring.generate())

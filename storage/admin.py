@@ -27,14 +27,12 @@ import psycopg
 
 from bot.settings import PROJECT_ROOT, SettingsError
 from safeguarding.case_records import CaseRecords, OnLegalHold, is_held
-from safeguarding.ports import StoreLocked, StoreUnavailable
-from storage.encryption import DataKeyError, Keyring, sealed
+from safeguarding.ports import Documents, StoreLocked, StoreUnavailable
+from storage.encryption import LOCAL_KEY_FILE, DataKeyError, Keyring, sealed
 from storage.journal import DATABASE_NAME
 from storage.postgres import DEFAULT_SCHEMA, describe_server, first_line
 from storage.stores import Stores
 
-# Where local mode keeps its data key (app.py `_local_data_key` makes it on the first run).
-LOCAL_KEY_FILE = ".local-data-key"
 Ask = Callable[[str], str]
 
 
@@ -53,6 +51,8 @@ class Opened:
     stores: Stores
     keyring: Keyring
     where: str
+    # The same store without the sealing, for re-sealing under a new key.
+    raw: Documents
 
 
 def data_folder(environ: Mapping[str, str]) -> Path:
@@ -106,7 +106,9 @@ async def open_store(environ: Mapping[str, str], *, schema: str = DEFAULT_SCHEMA
     except BaseException:
         await stores.aclose()
         raise
-    return Opened(stores=sealed(stores, keyring), keyring=keyring, where=where)
+    return Opened(
+        stores=sealed(stores, keyring), keyring=keyring, where=where, raw=stores.documents
+    )
 
 
 def actor(given: str) -> str:

@@ -28,6 +28,8 @@ SENSITIVE_FIELDS = frozenset(
     {"pre_session_message", "outcome_note", "worker_reference", "callback_number"}
 )
 KEY_BYTES = 32
+# Local mode only: the file beside the data that holds its key (app.py makes it on first run).
+LOCAL_KEY_FILE = ".local-data-key"
 # The collections whose records carry sealed values (rotation walks these).
 SEALED_COLLECTIONS = (
     "service_users",

@@ -14,12 +14,12 @@ import asyncio
 import os
 import sys
 from collections.abc import Mapping
-from pathlib import Path
+from typing import TextIO
 
 from bot.settings import load_environment
+from storage.admin import AdminError, open_store
 from storage.encryption import (
     SEALED_COLLECTIONS,
-    DataKeyError,
     Keyring,
     has_clear_values,
     open_document,
@@ -27,39 +27,26 @@ from storage.encryption import (
 )
 
 
-async def rotate(environ: Mapping[str, str], *, out: object = sys.stdout) -> dict[str, int]:
+async def rotate(environ: Mapping[str, str], *, out: TextIO = sys.stdout) -> dict[str, int]:
     """Re-seals what is not yet under the current key; returns how many records per collection."""
-    from storage import open_embedded, postgres_stores
-
-    keyring = Keyring.from_setting(
-        environ.get("SAFESESSION_DATA_KEY", ""),
-        previous=environ.get("SAFESESSION_PREVIOUS_DATA_KEY", ""),
-    )
-    url = environ.get("DATABASE_URL", "").strip()
-    stores = (
-        postgres_stores(url)
-        if url
-        else open_embedded(Path(environ.get("SAFESESSION_DATA") or "data"))
-    )
-    await stores.open()
+    opened = await open_store(environ)
+    keyring, documents = opened.keyring, opened.raw
     rewritten: dict[str, int] = {}
     try:
         for collection in SEALED_COLLECTIONS:
-            documents = await stores.documents.find(collection=collection)
+            found = await documents.find(collection=collection)
             count = 0
-            for document in documents:
+            for document in found:
                 current = keyring.sealed_with(document) <= {keyring.current_id}
                 if current and not has_clear_values(document):
                     continue
                 resealed = seal_document(open_document(document, keyring), keyring)
-                await stores.documents.put(
-                    collection=collection, key=document["key"], document=resealed
-                )
+                await documents.put(collection=collection, key=document["key"], document=resealed)
                 count += 1
             rewritten[collection] = count
-            print(f"{collection}: {count} of {len(documents)} re-sealed", file=out)  # type: ignore[call-overload]
+            print(f"{collection}: {count} of {len(found)} re-sealed", file=out)
     finally:
-        await stores.aclose()
+        await opened.stores.aclose()
     return rewritten
 
 
@@ -81,7 +68,7 @@ def main(argv: list[str], environ: Mapping[str, str]) -> int:
             return 1
     try:
         asyncio.run(rotate(environ))
-    except DataKeyError as error:
+    except AdminError as error:
         print(f"rotate_key: {error}", file=sys.stderr)
         return 2
     return 0
