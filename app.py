@@ -1,6 +1,7 @@
 """Composition root: builds the store, the bot and the web app, and hands them to each other."""
 
 import asyncio
+import gc
 import logging
 import os
 import socket
@@ -16,10 +17,11 @@ from botbuilder.integration.aiohttp import (
 )
 from botbuilder.schema import CallerIdConstants
 from botframework.connector.auth import AuthenticationConstants
+from jinja2 import TemplateError, TemplateSyntaxError
 
 from bot.approvals import Approvals
 from bot.case_file import CaseFile
-from bot.connectors import ConnectorCache, ReusingAuthentication
+from bot.connectors import ConnectorCache, ReusingAuthentication, tls_context
 from bot.errors import make_turn_error_handler
 from bot.escalation import EscalationPolicy, Escalations
 from bot.http import MAX_BODY_BYTES, MessagesEndpoint, health_handler
@@ -95,7 +97,7 @@ def create_app(
     """Builds the whole service from settings; tests pass their own stores and clock."""
     stores = stores or _stores_for(settings)
     templates = templates or Templates(override_dir=settings.templates_dir)
-    connectors = ConnectorCache()
+    connectors = ConnectorCache(timeout=settings.delivery_timeout)
     authentication = ReusingAuthentication(_AuthConfig(settings), connectors=connectors)
     adapter = CloudAdapter(authentication)
     conversation_state = ConversationState(stores.bot_storage)
@@ -198,7 +200,7 @@ def create_app(
     app[PIPELINE] = pipeline
     app.router.add_post("/api/messages", endpoint.handle)
     app.router.add_get("/healthz", health_handler(stores.documents))
-    app.on_cleanup.append(_closing(endpoint))
+    app.on_cleanup.append(_closing(endpoint, connectors))
     app.cleanup_ctx.append(_store_lifetime(stores))  # before the scheduler: open first, close last
     if run_scheduler:
         app.cleanup_ctx.append(_scheduler_loop(scheduler))
@@ -206,11 +208,15 @@ def create_app(
     return app
 
 
-def _closing(endpoint: MessagesEndpoint) -> Any:
-    """Lets the endpoint's token-checking threads go when the app stops."""
+def _closing(endpoint: MessagesEndpoint, connectors: ConnectorCache) -> Any:
+    """Lets the token-checking threads and the connectors' HTTP session go when the app stops.
+
+    After the scheduler has stopped (cleanup contexts close first), so no delivery is cut off.
+    """
 
     async def close(_app: web.Application) -> None:
         endpoint.close()
+        await connectors.close()
 
     return close
 
@@ -287,11 +293,25 @@ def main(environ: dict[str, str]) -> int:
             "listening on %s only. Never use this with real data.",
             settings.host,
         )
+    templates = Templates(override_dir=settings.templates_dir)
     try:
-        app = create_app(settings)
+        templates.warm()
+    except TemplateError as error:  # an override that does not compile: say which, now
+        where = (
+            f"{error.name} line {error.lineno}" if isinstance(error, TemplateSyntaxError) else ""
+        )
+        print(f"safesession: a template is broken {where}: {error.message}", file=sys.stderr)
+        return 2
+    try:
+        app = create_app(settings, templates=templates)
     except StoreUnavailable as error:
         print(f"safesession: {error}", file=sys.stderr)
         return 3
+    tls_context()  # loaded now rather than during the first replies
+    # Everything made so far (modules, templates, the app) lives as long as the process: keep it
+    # out of the cyclic collector's full passes, which would otherwise stop every turn to walk it.
+    gc.collect()
+    gc.freeze()
     try:
         web.run_app(app, host=settings.host, port=settings.port, print=None)
     except StoreUnavailable as error:  # PostgreSQL is opened as the app starts

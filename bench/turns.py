@@ -3,7 +3,10 @@
 Both bots run as their own processes on loopback and reply to one stub Bot Connector; 50
 simulated workers talk to each in turn, and the medians of 3 runs are compared in the same run.
 Targets (issue 7): at least 3x the stock bot's turns per second, a p99 at most a third of its,
-and no errors. Writes bench/results/turns.json and bench/results/turns.png.
+and no errors. An error is an answer other than 2xx, or a conversation that did not get all it
+should: every echo from the stock bot, the end of the journey from ours (so a dropped or
+rate-limited turn cannot pass as a fast one).
+Writes bench/results/turns.json and bench/results/turns.png.
 
     python -m bench.turns [--workers 50] [--runs 3]
 """
@@ -37,10 +40,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
-async def stub_connector() -> tuple[web.AppRunner, str]:
-    """A Bot Connector that accepts every reply at once, on loopback."""
+# The bot's reply to the journey's last answer: the journey really ran to its end.
+FINISHED = "the safe word is saved privately"
+Replies = dict[str, list[str]]
 
-    async def accept(_request: web.Request) -> web.Response:
+
+async def stub_connector(replies: Replies) -> tuple[web.AppRunner, str]:
+    """A Bot Connector on loopback that accepts every reply at once, keeping each one's text."""
+
+    async def accept(request: web.Request) -> web.Response:
+        reply = await request.json()
+        replies.setdefault(request.match_info["conversation"], []).append(reply.get("text") or "")
         return web.json_response({"id": "1"})
 
     app = web.Application()
@@ -65,6 +75,9 @@ def start_bot(kind: str, port: int, data: Path) -> subprocess.Popen[bytes]:
             "SAFESESSION_LOCAL": "1",
             "PORT": str(port),
             "SAFESESSION_DATA": str(data),
+            # The script answers faster than any person: the flood limit would drop its turns.
+            "SAFESESSION_RATE_LIMIT_PER_MINUTE": "1000000",
+            "SAFESESSION_RATE_LIMIT_BURST": "1000000",
             "SAFESESSION_ALLOW_FICTIONAL_NUMBERS": "1",
             "SAFESESSION_DOTENV": str(data / "none.env"),
         }
@@ -74,7 +87,7 @@ def start_bot(kind: str, port: int, data: Path) -> subprocess.Popen[bytes]:
 
 
 async def wait_ready(session: ClientSession, url: str, connector_url: str) -> None:
-    probe = activity(connector_url, "probe", 0, "ready?")
+    probe = activity(connector_url, "probe", 0, "ready?", 0)
     deadline = time.monotonic() + 60
     while time.monotonic() < deadline:
         try:
@@ -87,9 +100,11 @@ async def wait_ready(session: ClientSession, url: str, connector_url: str) -> No
     raise RuntimeError("the bot did not start within 60 s")
 
 
-def activity(connector_url: str, kind: str, worker: int, text: str) -> dict[str, Any]:
+def activity(connector_url: str, kind: str, worker: int, text: str, turn: int) -> dict[str, Any]:
+    """One message as Teams sends it (with an id, so the replay guard does its work)."""
     return {
         "type": "message",
+        "id": f"{kind}-{worker}-{turn}",
         "channelId": "msteams",
         "serviceUrl": connector_url,
         "from": {
@@ -117,8 +132,8 @@ async def load(
 
     async def worker(number: int, script: list[str]) -> None:
         nonlocal errors
-        for text in script:
-            body = activity(connector_url, kind, number, text)
+        for turn, text in enumerate(script):
+            body = activity(connector_url, kind, number, text, turn)
             started = time.perf_counter()
             async with session.post(url, json=body) as response:
                 await response.read()
@@ -140,9 +155,25 @@ async def load(
     }
 
 
+def unfinished(kind: str, name: str, scripts: list[list[str]], replies: Replies) -> int:
+    """Counts the simulated workers whose conversation did not get every answer it should:
+    an echo for each message (stock), or the end of the journey (ours)."""
+    missing = 0
+    for number, script in enumerate(scripts):
+        said = replies.get(f"a:{name}-{number}", [])
+        if kind == "stock":
+            done = said == [f"Echo: {text}" for text in script]
+        else:
+            done = any(FINISHED in text for text in said)
+        missing += not done
+    return missing
+
+
 async def run_one(
-    kind: str, scripts: list[list[str]], connector_url: str, run: int
+    kind: str, scripts: list[list[str]], connector_url: str, replies: Replies, run: int
 ) -> dict[str, Any]:
+    """Starts one bot, runs the load against it, and checks every conversation finished."""
+    name = f"{kind}{run}"
     port = free_port()
     with tempfile.TemporaryDirectory() as folder:
         bot = start_bot(kind, port, Path(folder))
@@ -150,10 +181,12 @@ async def run_one(
             async with ClientSession(connector=TCPConnector(limit=0)) as session:
                 url = f"http://127.0.0.1:{port}/api/messages"
                 await wait_ready(session, url, connector_url)
-                result = await load(session, url, connector_url, f"{kind}{run}", scripts)
+                result = await load(session, url, connector_url, name, scripts)
         finally:
             bot.terminate()
             bot.wait(timeout=30)
+    result["unfinished"] = unfinished(kind, name, scripts, replies)
+    result["errors"] += result["unfinished"]
     return result
 
 
@@ -166,13 +199,14 @@ async def main(workers: int, runs: int) -> dict[str, Any]:
     if crosses_midnight(now):
         raise SystemExit("run this before 23:00 UK time: the journey plans a session later today")
     ours = [pre_session_script(worker, now) for worker in range(workers)]
-    stock = [["hello"] * len(script) for script in ours]
-    runner, connector_url = await stub_connector()
+    stock = ours  # the echo bot is sent the very same messages
+    replies: Replies = {}
+    runner, connector_url = await stub_connector(replies)
     measured: dict[str, list[dict[str, Any]]] = {"stock": [], "safesession": []}
     try:
         for run in range(runs):
             for kind, scripts in (("stock", stock), ("safesession", ours)):
-                result = await run_one(kind, scripts, connector_url, run)
+                result = await run_one(kind, scripts, connector_url, replies, run)
                 measured[kind].append(result)
                 print(f"run {run + 1} {kind:12} {result}", flush=True)
     finally:

@@ -17,6 +17,7 @@ from botframework.connector.auth import AuthenticateRequestResult, BotFrameworkA
 from msrest.exceptions import DeserializationError
 from requests import RequestException
 
+from bot.activity_json import activity_from_json, model_from_json
 from bot.connectors import ConnectorCache
 from bot.errors import DeliveryFailed
 from safeguarding.ports import Documents
@@ -179,11 +180,14 @@ def _parse_activity(payload: Any) -> Activity | web.Response:
         not isinstance(activity_id, str) or len(activity_id) > MAX_ID_LENGTH
     ):
         return refuse(400, "activity id must be a string")
+    # The fast readers make exactly what msrest makes, or give None for a shape msrest would
+    # coerce or refuse: msrest reads those itself, so a bad shape is still a 400 here.
     try:
-        if teams:
-            # Read as the SDK's Teams handler will read it, so a bad shape is a 400 here.
+        # Channel data is read as the SDK's Teams handler will read it.
+        if teams and model_from_json(TeamsChannelData, payload["channelData"]) is None:
             TeamsChannelData().deserialize(payload["channelData"])
-        return Activity().deserialize(payload)
+        activity = activity_from_json(payload)
+        return Activity().deserialize(payload) if activity is None else activity
     except (DeserializationError, TypeError, ValueError, AttributeError):
         return refuse(400, "activity fields have the wrong shape")
 

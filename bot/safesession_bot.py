@@ -237,8 +237,11 @@ class SafeSessionBot(TeamsActivityHandler):
     async def _remember_personal_chat(self, turn_context: TurnContext) -> None:
         activity = turn_context.activity
         if conversation_scope(activity) == "personal":
-            reference = TurnContext.get_conversation_reference(activity).serialize()
-            await self._chats.remember(user_id=worker_id(turn_context), reference=reference)
+            await self._chats.remember(
+                user_id=worker_id(turn_context),
+                conversation_id=activity.conversation.id,
+                reference=lambda: TurnContext.get_conversation_reference(activity).serialize(),
+            )
 
     async def _emergency(
         self, turn_context: TurnContext, dialog_context: DialogContext, value: dict[str, Any]

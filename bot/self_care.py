@@ -6,6 +6,7 @@ occurrences are scheduled; each job schedules the next when it runs. Every remin
 `Reminders.send`, which keeps it inside the worker's working hours.
 """
 
+import asyncio
 import logging
 import re
 from collections.abc import Awaitable, Callable
@@ -154,13 +155,14 @@ class SelfCare:
         profile = await self._records.worker(worker)
         on = reminders_on(profile)
         fresh: dict[str, Any] = {}
-        for kind in RECURRING:
-            if _still_planned(planned.get(kind), now):
-                continue
-            if kind not in on:
-                fresh[kind] = {"off": True}
-                continue
-            key, due = await self._schedule_next(worker, kind, profile, now)
+        wanted = [kind for kind in RECURRING if not _still_planned(planned.get(kind), now)]
+        fresh.update({kind: {"off": True} for kind in wanted if kind not in on})
+        due_kinds = [kind for kind in wanted if kind in on]
+        # The reminders are independent jobs: schedule them side by side (one store commit).
+        scheduled = await asyncio.gather(
+            *(self._schedule_next(worker, kind, profile, now) for kind in due_kinds)
+        )
+        for kind, (key, due) in zip(due_kinds, scheduled, strict=True):
             fresh[kind] = {"key": key, "due": due.isoformat()}
         await self._care.change(worker, lambda s: s.setdefault("planned", {}).update(fresh))
 

@@ -139,13 +139,18 @@ class JourneyDialog(Dialog):
 
     # -- asking ---------------------------------------------------------------------------
 
-    async def _ask_next(self, dialog_context: DialogContext, *, lead: str = "") -> DialogTurnResult:
+    async def _ask_next(
+        self, dialog_context: DialogContext, *, lead: str = "", facts: Facts | None = None
+    ) -> DialogTurnResult:
+        """Asks the first question still to answer, or completes; facts read just now may be
+        passed in rather than read again."""
         state = dialog_context.active_dialog.state
         if state.get("key") is None:
             await self._send_prompt(dialog_context, self._key_question(), self._empty_facts(), lead)
             state["asked"] = self._key_question().id
             return Dialog.end_of_turn
-        facts = await self._facts(dialog_context)
+        if facts is None:
+            facts = await self._facts(dialog_context)
         question = self._journey.next_question(facts)
         if question is None:
             return await self._complete(dialog_context, facts)
@@ -340,10 +345,11 @@ class JourneyDialog(Dialog):
             )
         if question.copy_to:
             await self._copy(question, facts, value, actor)
-        stop = question.check(value, await self._facts(dialog_context))
+        stored = await self._facts(dialog_context)
+        stop = question.check(value, stored)
         if stop is not None:
             return await self._stop(dialog_context, stop)
-        return await self._ask_next(dialog_context, lead=lead)
+        return await self._ask_next(dialog_context, lead=lead, facts=stored)
 
     async def _copy(self, question: Question, facts: Facts, value: Any, actor: str) -> None:
         collection = COPY_COLLECTIONS[question.copy_to]

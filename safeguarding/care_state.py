@@ -10,6 +10,9 @@ from safeguarding.ports import Document, Documents
 CARE = "self_care"
 # How many sent occurrences of each kind are remembered (far more than could still be pending).
 SENT_MEMORY = 50
+# One worker's changes take turns; different workers' rarely share a lock (one lock for every
+# worker made each first turn of a busy morning wait for all the others' writes).
+LOCK_STRIPES = 64
 
 
 class CareStates:
@@ -17,7 +20,7 @@ class CareStates:
 
     def __init__(self, documents: Documents) -> None:
         self._documents = documents
-        self._lock = asyncio.Lock()
+        self._locks = [asyncio.Lock() for _ in range(LOCK_STRIPES)]
 
     async def get(self, worker: str) -> Document:
         """Returns the worker's care state, empty if there is none yet."""
@@ -26,7 +29,7 @@ class CareStates:
 
     async def change(self, worker: str, edit: Callable[[Document], Any]) -> Document:
         """Reads, edits and writes the worker's state in one step (within this process)."""
-        async with self._lock:
+        async with self._locks[hash(worker) % LOCK_STRIPES]:
             state = await self.get(worker)
             edit(state)
             await self._documents.put(collection=CARE, key=worker, document=state)

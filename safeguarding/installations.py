@@ -1,5 +1,6 @@
 """Where the bot is installed: a welcome once, and references kept for proactive messages."""
 
+from collections.abc import Callable
 from datetime import UTC, datetime
 from typing import Any
 
@@ -50,17 +51,19 @@ class PersonalChats:
     def __init__(self, documents: Documents) -> None:
         self._documents = documents
 
-    async def remember(self, *, user_id: str, reference: dict[str, Any]) -> None:
-        """Keeps the person's chat reference, writing only when it is new or has moved."""
+    async def remember(
+        self, *, user_id: str, conversation_id: str, reference: Callable[[], dict[str, Any]]
+    ) -> None:
+        """Keeps the person's chat reference, writing (and making it) only when it is new or
+        has moved to another conversation."""
         known = await self._documents.get(collection=PERSONAL_CHATS, key=user_id)
-        conversation = reference.get("conversation", {}).get("id")
         if (
             known is not None
-            and known["reference"].get("conversation", {}).get("id") == conversation
+            and known["reference"].get("conversation", {}).get("id") == conversation_id
         ):
             return
         await self._documents.put(
-            collection=PERSONAL_CHATS, key=user_id, document={"reference": reference}
+            collection=PERSONAL_CHATS, key=user_id, document={"reference": reference()}
         )
 
     async def reference(self, user_id: str) -> dict[str, Any] | None:

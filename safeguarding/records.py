@@ -1,5 +1,6 @@
 """Journey records: each answer stored as it is given, with its clause and an audit event."""
 
+import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -47,8 +48,9 @@ class Records:
             "answers": {},
             **fields,
         }
-        await self._documents.put(collection=collection, key=key, document=record)
-        await self.audit(actor=actor, action="create", record=f"{collection}/{key}")
+        await self._put_audited(
+            collection, record, actor=actor, action="create", record=f"{collection}/{key}"
+        )
         return record
 
     async def worker(self, worker_id: str) -> Document:
@@ -77,8 +79,9 @@ class Records:
             "complete": complete,
         }
         updated["answers"] = answers
-        await self._documents.put(collection=collection, key=updated["key"], document=updated)
-        await self.audit(
+        await self._put_audited(
+            collection,
+            updated,
             actor=actor,
             action="answer",
             record=f"{collection}/{updated['key']}",
@@ -95,9 +98,13 @@ class Records:
         updated["answers"] = {
             key: value for key, value in record.get("answers", {}).items() if key != question_id
         }
-        await self._documents.put(collection=collection, key=updated["key"], document=updated)
-        await self.audit(
-            actor=actor, action="forget", record=f"{collection}/{updated['key']}", field=question_id
+        await self._put_audited(
+            collection,
+            updated,
+            actor=actor,
+            action="forget",
+            record=f"{collection}/{updated['key']}",
+            field=question_id,
         )
         return updated
 
@@ -106,14 +113,24 @@ class Records:
     ) -> Document:
         """Sets top-level fields (status, approval, times) and audits which ones changed."""
         updated = {**record, **changes}
-        await self._documents.put(collection=collection, key=updated["key"], document=updated)
-        await self.audit(
+        await self._put_audited(
+            collection,
+            updated,
             actor=actor,
             action="update",
             record=f"{collection}/{updated['key']}",
             field=",".join(sorted(changes)),
         )
         return updated
+
+    async def _put_audited(self, collection: str, document: Document, **event: str) -> None:
+        # The record and its audit event are written side by side rather than one after the
+        # other: the embedded store commits them together (one fdatasync), and the turn waits
+        # once. If either write fails the turn hears of it, as before.
+        await asyncio.gather(
+            self._documents.put(collection=collection, key=document["key"], document=document),
+            self.audit(**event),
+        )
 
     async def audit(
         self,

@@ -8,8 +8,10 @@ anything a child or family said.
 """
 
 import base64
+import functools
 import json
 import os
+from collections import OrderedDict
 from collections.abc import Mapping
 from dataclasses import dataclass, replace
 from hashlib import sha256
@@ -69,24 +71,37 @@ class Keyring:
 
     def seal(self, value: Any) -> dict[str, str]:
         """Encrypts one JSON value under the current key."""
+        return self.seal_text(_json(value))
+
+    def seal_text(self, plain: str) -> dict[str, str]:
+        """Encrypts one value's JSON text under the current key."""
         nonce = os.urandom(12)
-        plain = json.dumps(value, separators=(",", ":"), ensure_ascii=False).encode()
-        cipher = AESGCM(self.keys[self.current_id]).encrypt(nonce, plain, self.current_id.encode())
+        key = _cipher(self.keys[self.current_id])
+        cipher = key.encrypt(nonce, plain.encode(), self.current_id.encode())
         return {SEALED: f"{self.current_id}:{base64.b64encode(nonce + cipher).decode()}"}
 
     def open(self, sealed: Mapping[str, str]) -> Any:
         """Decrypts a sealed value with whichever key sealed it."""
+        return json.loads(self.open_text(sealed))
+
+    def open_text(self, sealed: Mapping[str, str]) -> str:
+        """Decrypts a sealed value to its JSON text, with whichever key sealed it."""
         key_id, _, payload = sealed[SEALED].partition(":")
         key = self.keys.get(key_id)
         if key is None:
             raise DataKeyError(f"data was sealed with key {key_id}, which is not loaded")
         raw = base64.b64decode(payload)
-        plain = AESGCM(key).decrypt(raw[:12], raw[12:], key_id.encode())
-        return json.loads(plain)
+        return _cipher(key).decrypt(raw[:12], raw[12:], key_id.encode()).decode()
 
     def sealed_with(self, document: Mapping[str, Any]) -> set[str]:
         """The ids of the keys a document's sealed values use (for rotation progress)."""
         return {value[SEALED].partition(":")[0] for value in _sealed_values(document)}
+
+
+@functools.lru_cache(maxsize=8)
+def _cipher(key: bytes) -> AESGCM:
+    """One AES-GCM object per key, made once: making one costs more than sealing a value."""
+    return AESGCM(key)
 
 
 def has_clear_values(document: Mapping[str, Any]) -> bool:
@@ -110,52 +125,129 @@ def is_sealed(value: Any) -> bool:
 
 def seal_document(document: Mapping[str, Any], keyring: Keyring) -> Document:
     """Seals every answer value and every sensitive top-level field."""
-    sealed: Document = dict(document)
-    answers = document.get("answers")
-    if isinstance(answers, dict):
-        sealed["answers"] = {
-            question: _seal_entry(entry, keyring) for question, entry in answers.items()
-        }
-    for field in SENSITIVE_FIELDS & set(document):
-        if document[field] is not None and not is_sealed(document[field]):
-            sealed[field] = keyring.seal(document[field])
-    return sealed
+    return _seal_with(document, _Sealer(keyring, None))
 
 
 def open_document(document: Mapping[str, Any], keyring: Keyring) -> Document:
     """Opens every sealed value, giving the record back as the domain wrote it."""
+    return _open_with(document, _Opener(keyring, None))
+
+
+def _seal_with(document: Mapping[str, Any], sealer: "_Sealer") -> Document:
+    sealed: Document = dict(document)
+    answers = document.get("answers")
+    if isinstance(answers, dict):
+        sealed["answers"] = {
+            question: sealer.entry(question, entry) for question, entry in answers.items()
+        }
+    for field in SENSITIVE_FIELDS & set(document):
+        if document[field] is not None and not is_sealed(document[field]):
+            sealed[field] = sealer.value(f"/{field}", document[field])
+    return sealed
+
+
+def _open_with(document: Mapping[str, Any], opener: "_Opener") -> Document:
     opened: Document = dict(document)
     answers = document.get("answers")
     if isinstance(answers, dict):
         opened["answers"] = {
-            question: _open_entry(entry, keyring) for question, entry in answers.items()
+            question: opener.entry(question, entry) for question, entry in answers.items()
         }
     for field in SENSITIVE_FIELDS & set(document):
         if is_sealed(document[field]):
-            opened[field] = keyring.open(document[field])
+            opened[field] = opener.value(f"/{field}", document[field])
     return opened
 
 
+# One sealed value of a document: its sealed text and its JSON text, by answer (question) or by
+# "/" and the field's name.
+Slots = dict[str, tuple[str, str]]
+# How many documents' slots EncryptedDocuments keeps (a few MB at most).
+REMEMBERED_DOCUMENTS = 2048
+
+
+class _Sealer:
+    """Seals a document's values, reusing the sealed text of a slot whose value is unchanged."""
+
+    def __init__(self, keyring: Keyring, slots: Slots | None) -> None:
+        self._keyring = keyring
+        self._before = slots or {}
+        self.slots: Slots = {}
+
+    def entry(self, name: str, entry: Any) -> Any:
+        if not isinstance(entry, dict) or "value" not in entry or is_sealed(entry["value"]):
+            return entry
+        return {**entry, "value": self.value(name, entry["value"])}
+
+    def value(self, name: str, value: Any) -> dict[str, str]:
+        plain = _json(value)
+        sealed_text, was = self._before.get(name, ("", ""))
+        if was == plain and sealed_text.startswith(self._keyring.current_id + ":"):
+            sealed = {SEALED: sealed_text}  # the same text under the current key: nothing new
+        else:
+            sealed = self._keyring.seal_text(plain)
+        self.slots[name] = (sealed[SEALED], plain)
+        return sealed
+
+
+class _Opener:
+    """Opens a document's values, skipping the decryption of sealed text it has seen."""
+
+    def __init__(self, keyring: Keyring, slots: Slots | None) -> None:
+        self._keyring = keyring
+        self._before = slots or {}
+        self.slots: Slots = {}
+
+    def entry(self, name: str, entry: Any) -> Any:
+        if not isinstance(entry, dict) or not is_sealed(entry.get("value")):
+            return entry
+        return {**entry, "value": self.value(name, entry["value"])}
+
+    def value(self, name: str, sealed: Mapping[str, str]) -> Any:
+        known_text, plain = self._before.get(name, ("", ""))
+        if known_text != sealed[SEALED]:
+            plain = self._keyring.open_text(sealed)
+        self.slots[name] = (sealed[SEALED], plain)
+        return json.loads(plain)
+
+
 class EncryptedDocuments:
-    """The Documents port, sealing on the way in and opening on the way out."""
+    """The Documents port, sealing on the way in and opening on the way out.
+
+    It remembers, for the documents used most recently, each sealed value's text beside its
+    JSON (`Slots`): reading a document again decrypts only what changed, and writing one back
+    re-encrypts only the values that changed (the same slot, the same value, the current key).
+    Nothing is shared between documents, so equal values in two records still get different
+    sealed text. The memory is this process's only, bounded, and a deleted document is forgotten.
+    """
 
     def __init__(self, inner: Documents, keyring: Keyring) -> None:
         self._inner = inner
         self._keyring = keyring
+        self._remembered: OrderedDict[tuple[str, str], Slots] = OrderedDict()
 
     async def get(self, *, collection: str, key: str) -> Document | None:
         """Returns the opened document, or None."""
         found = await self._inner.get(collection=collection, key=key)
-        return None if found is None else open_document(found, self._keyring)
+        if found is None:
+            self._forget(collection, key)
+            return None
+        opener = _Opener(self._keyring, self._remembered.get((collection, key)))
+        opened = _open_with(found, opener)
+        self._remember(collection, key, opener.slots)
+        return opened
 
     async def put(self, *, collection: str, key: str, document: Document) -> None:
         """Seals and stores the document."""
-        await self._inner.put(
-            collection=collection, key=key, document=seal_document(document, self._keyring)
-        )
+        sealer = _Sealer(self._keyring, self._remembered.get((collection, key)))
+        sealed = _seal_with(document, sealer)
+        self._forget(collection, key)  # if the write fails, what is stored is unknown
+        await self._inner.put(collection=collection, key=key, document=sealed)
+        self._remember(collection, key, sealer.slots)
 
     async def delete(self, *, collection: str, key: str) -> bool:
         """Removes the document."""
+        self._forget(collection, key)
         return await self._inner.delete(collection=collection, key=key)
 
     async def find(
@@ -169,17 +261,14 @@ class EncryptedDocuments:
         """Says whether the store underneath can be used."""
         return await self._inner.status()
 
+    def _remember(self, collection: str, key: str, slots: Slots) -> None:
+        self._remembered[(collection, key)] = slots
+        self._remembered.move_to_end((collection, key))
+        while len(self._remembered) > REMEMBERED_DOCUMENTS:
+            self._remembered.popitem(last=False)
 
-def _seal_entry(entry: Any, keyring: Keyring) -> Any:
-    if not isinstance(entry, dict) or "value" not in entry or is_sealed(entry["value"]):
-        return entry
-    return {**entry, "value": keyring.seal(entry["value"])}
-
-
-def _open_entry(entry: Any, keyring: Keyring) -> Any:
-    if not isinstance(entry, dict) or not is_sealed(entry.get("value")):
-        return entry
-    return {**entry, "value": keyring.open(entry["value"])}
+    def _forget(self, collection: str, key: str) -> None:
+        self._remembered.pop((collection, key), None)
 
 
 def _sealed_values(document: Mapping[str, Any]) -> list[dict[str, str]]:
@@ -192,6 +281,10 @@ def _sealed_values(document: Mapping[str, Any]) -> list[dict[str, str]]:
         document[field] for field in SENSITIVE_FIELDS & set(document) if is_sealed(document[field])
     ]
     return values
+
+
+def _json(value: Any) -> str:
+    return json.dumps(value, separators=(",", ":"), ensure_ascii=False)
 
 
 def _decode_key(value: str, name: str) -> bytes:

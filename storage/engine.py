@@ -3,26 +3,34 @@
 The folder holds the files `storage.journal` describes, plus `safesession.lock`, flock'd while a
 process has the store open (it holds that process's pid).
 
-Every commit is one `Batch` for one table, planned and applied under one lock on a single worker
-thread (so fsync never blocks the event loop), and appended to the journal by `JournalStorage`
-before it is acknowledged. Reads come from the in-memory copy. When the journal has grown enough,
-the commit that noticed starts a compaction on a second thread, which takes the lock only to
-rename the new snapshot into place, so callers never wait for the rewrite.
+Every commit is one `Batch` for one table, planned under one lock on a single worker thread (so
+fsync never blocks the event loop), and appended to the journal by `JournalStorage` before it is
+acknowledged. Commits that queue up while one is being written go together (a group commit): the
+worker plans each in turn, each plan seeing the ones before it, writes them as one line each with
+one fdatasync, and only then applies them in memory and answers every caller. If that write
+fails, every commit of the group fails and memory is untouched.
+
+Reads of a few keys come straight from the in-memory copy on the caller's thread (no thread hop;
+memory only ever holds durable records); scans run on the worker, a slice at a time. When the
+journal has grown enough, the group that noticed starts a compaction on a second thread, which
+takes the lock only to rename the new snapshot into place, so callers never wait for the rewrite.
 """
 
 import asyncio
 import contextlib
 import errno
 import fcntl
-import functools
 import gc
+import json
 import logging
 import os
 import pickle
+import queue
 import threading
 import time
 from collections.abc import Callable, Collection, Mapping
 from concurrent.futures import Future, ThreadPoolExecutor
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, TypeVar
 
@@ -63,10 +71,35 @@ SCAN_SLICE = 256
 # From this many records on, the store hides them from the cyclic garbage collector (see
 # _freeze_long_lived): a full collection over 50,000 records' dicts stops every thread ~100 ms.
 FREEZE_AFTER_RECORDS = 10_000
+# get_many for up to this many keys reads memory on the caller's thread (microseconds).
+DIRECT_READ_KEYS = 32
+# At most this many queued commits share one fdatasync.
+GROUP_LIMIT = 256
 
 T = TypeVar("T")
 # Told "started", "written", "installed" and "dropped" as a compaction goes (tests kill at each).
 Step = Callable[[str], None]
+
+
+@dataclass
+class _Job:
+    """Work queued for the store's worker thread, and where its answer goes."""
+
+    work: Callable[[], Any]
+    loop: asyncio.AbstractEventLoop
+    future: "asyncio.Future[Any]"
+    # Transactions may share a group commit; anything else sees only durable records.
+    commits: bool = False
+    outcome: tuple[bool, Any] = (False, None)
+
+
+@dataclass
+class _Group:
+    """Commits planned but not yet durable: their journal lines, and the records they change."""
+
+    commits: list[list[Change]] = field(default_factory=list)
+    staged: dict[str, dict[str, Record | None]] = field(default_factory=dict)
+    jobs: list[_Job] = field(default_factory=list)
 
 
 class KeyedTable(Table):
@@ -119,7 +152,11 @@ class TinyDBRecords:
             raise
         self._storage: JournalStorage = self._db.storage
         _freeze_long_lived(self._storage.read())
-        self._worker = ThreadPoolExecutor(max_workers=1, thread_name_prefix="safesession-store")
+        self._group: _Group | None = None
+        self._queue: queue.SimpleQueue[_Job | None] = queue.SimpleQueue()
+        self._accepting = threading.Lock()  # keeps close() and a new job's arrival apart
+        self._worker = threading.Thread(target=self._serve, name="safesession-store", daemon=True)
+        self._worker.start()
         self._compactor = ThreadPoolExecutor(
             max_workers=1, thread_name_prefix="safesession-compact"
         )
@@ -141,7 +178,13 @@ class TinyDBRecords:
     async def get_many(self, table: str, keys: Collection[str]) -> dict[str, Record]:
         """Returns copies of the records stored under keys, leaving out missing ones."""
         wanted = list(keys)
-        return await self._run(lambda: self._get_many(table, wanted))
+        if len(wanted) > DIRECT_READ_KEYS:
+            return await self._run(lambda: self._get_many(table, wanted))
+        if self._closed:
+            raise StoreUnavailable("The store is closed.")
+        with self._storage.applying:  # never half of a commit; held for microseconds
+            found = self._durable(table, wanted)
+        return {key: clone(doc) for key, doc in found.items()}
 
     async def find(self, table: str, where: Mapping[str, Any] | None = None) -> list[Record]:
         """Returns copies of the records whose top-level fields equal every value in where."""
@@ -151,7 +194,7 @@ class TinyDBRecords:
     async def transact(self, table: str, keys: Collection[str], plan: Plan) -> dict[str, Record]:
         """Shows plan the records under keys, commits the batch it returns, returns what it saw."""
         wanted = list(keys)
-        return await self._run(lambda: self._transact(table, wanted, plan))
+        return await self._run(lambda: self._transact(table, wanted, plan), commits=True)
 
     async def tables(self) -> dict[str, int]:
         """Names every table with how many records it holds."""
@@ -187,11 +230,13 @@ class TinyDBRecords:
 
     def close(self) -> None:
         """Finishes queued work and any compaction, then releases the files and the folder lock."""
-        with self._lock:
-            if self._closed:
-                return
-            self._closed = True
-        self._worker.shutdown(wait=True)
+        with self._accepting:
+            with self._lock:
+                if self._closed:
+                    return
+                self._closed = True
+            self._queue.put(None)
+        self._worker.join()
         self._compactor.shutdown(wait=True)
         self._db.close()
         release_folder_lock(self._lock_descriptor)
@@ -201,29 +246,92 @@ class TinyDBRecords:
         """Closes the store without holding up the event loop while work drains."""
         await asyncio.to_thread(self.close)
 
-    async def _run(self, work: Callable[[], T]) -> T:
+    async def _run(self, work: Callable[[], T], *, commits: bool = False) -> T:
         # One worker thread keeps fsync off the event loop and runs work in arrival order;
         # the lock also keeps status(), close() and compaction's rename out of a commit.
-        if self._closed:
-            raise StoreUnavailable("The store is closed.")
-        try:
-            pending = asyncio.get_running_loop().run_in_executor(
-                self._worker, functools.partial(self._locked, work)
-            )
-        except RuntimeError:  # the worker was shut down by a concurrent close()
-            raise StoreUnavailable("The store is closed.") from None
-        return await pending
+        loop = asyncio.get_running_loop()
+        job = _Job(work=work, loop=loop, future=loop.create_future(), commits=commits)
+        with self._accepting:
+            if self._closed:
+                raise StoreUnavailable("The store is closed.")
+            self._queue.put(job)
+        result: T = await job.future
+        return result
 
-    def _locked(self, work: Callable[[], T]) -> T:
+    def _serve(self) -> None:
+        # The worker: takes every job waiting (up to GROUP_LIMIT) and runs them as one group.
+        stopping = False
+        while not stopping:
+            jobs: list[_Job] = []
+            while len(jobs) < GROUP_LIMIT:
+                try:
+                    job = self._queue.get(block=not jobs)
+                except queue.Empty:
+                    break
+                if job is None:
+                    stopping = True
+                    break
+                jobs.append(job)
+            if jobs:
+                self._run_group(jobs)
+
+    def _run_group(self, jobs: list[_Job]) -> None:
         with self._lock:
-            return work()
+            self._group = _Group()
+            try:
+                for job in jobs:
+                    if not job.commits:
+                        self._flush()  # scans and the like see durable records only
+                    self._attempt(job)
+                self._flush()
+            finally:
+                self._group = None
+            self._start_compaction()
+        _answer(jobs)
+
+    def _attempt(self, job: _Job) -> None:
+        assert self._group is not None
+        self._group.jobs.append(job)
+        try:
+            job.outcome = (True, job.work())
+        except Exception as error:  # handed to the caller, as run_in_executor would
+            job.outcome = (False, error)
+
+    def _flush(self) -> None:
+        # Makes the group's commits durable with one write and one fdatasync, then starts a new
+        # group. If that fails, every job that ran since the first commit was planned fails with
+        # it: some of them saw records that now will never be.
+        group = self._group
+        assert group is not None
+        if group.commits:
+            try:
+                self._storage.commit_lines(group.commits)
+            except StoreUnavailable as error:
+                self._write_error = "the last write failed"
+                log.error("could not commit %d change(s): %s", len(group.commits), error)
+                failed = False
+                for job in group.jobs:
+                    failed = failed or job.commits
+                    if failed:
+                        job.outcome = (False, error)
+            else:
+                self._write_error = ""
+        self._group = _Group()
+
+    def _durable(self, table: str, keys: list[str]) -> dict[str, Record]:
+        # TinyDB's own lookup by id, on the in-memory database (records as committed).
+        rows = self._table(table)
+        found = {key: rows.get(doc_id=key) for key in keys}
+        return {key: doc for key, doc in found.items() if doc is not None}
 
     def _table(self, name: str) -> Any:
         return self._db.table(name, cache_size=0)
 
     def _get_many(self, table: str, keys: list[str]) -> dict[str, Record]:
-        rows = self._table(table)
-        found = {key: rows.get(doc_id=key) for key in keys}
+        # On the worker: records as committed, or as a commit planned earlier in this group.
+        staged = self._group.staged.get(table, {}) if self._group else {}
+        durable = self._durable(table, [key for key in keys if key not in staged])
+        found = {key: staged[key] if key in staged else durable.get(key) for key in keys}
         return {key: clone(doc) for key, doc in found.items() if doc is not None}
 
     def _find(self, table: str, where: Record | None) -> list[Record]:
@@ -242,25 +350,20 @@ class TinyDBRecords:
         current = self._get_many(table, keys)
         batch = plan(current)
         if batch:
-            self._commit(table, batch)
+            self._stage(table, batch)
         return current
 
-    def _commit(self, table: str, batch: Batch) -> None:
+    def _stage(self, table: str, batch: Batch) -> None:
         # Each record is encoded once: the same text goes into the journal line and, parsed
-        # back, into memory, which changes only after the line is durable.
-        change = Change(
-            table=table,
-            puts={check_key(key): json_text(record) for key, record in batch.puts.items()},
-            deletes=[check_key(key) for key in batch.deletes],
-        )
-        try:
-            self._storage.commit([change])
-        except StoreUnavailable as error:
-            self._write_error = "the last write failed"
-            log.error("could not commit to table %s: %s", table, error)
-            raise
-        self._write_error = ""
-        self._start_compaction()
+        # back, into memory once the line is durable (and meanwhile into this group's view).
+        puts = {check_key(key): json_text(record) for key, record in batch.puts.items()}
+        parsed = {key: json.loads(text) for key, text in puts.items()}
+        deletes = [check_key(key) for key in batch.deletes]
+        assert self._group is not None
+        self._group.commits.append([Change(table=table, puts=puts, deletes=deletes, parsed=parsed)])
+        view = self._group.staged.setdefault(table, {})
+        view.update(dict.fromkeys(deletes))
+        view.update(parsed)
 
     def _compact_now(self) -> "tuple[Future[None] | None, bool]":
         if self._compaction is not None and not self._compaction.done():
@@ -329,6 +432,27 @@ class TinyDBRecords:
 
     def _status(self, ok: bool, detail: str) -> StoreStatus:
         return StoreStatus(ok=ok, backend=self.backend, detail=detail)
+
+
+def _answer(jobs: list[_Job]) -> None:
+    """Hands each job's outcome to its caller: one wake-up per event loop for the whole group."""
+    by_loop: dict[asyncio.AbstractEventLoop, list[_Job]] = {}
+    for job in jobs:
+        by_loop.setdefault(job.loop, []).append(job)
+    for loop, waiting in by_loop.items():
+        with contextlib.suppress(RuntimeError):  # that loop has closed; nobody is waiting
+            loop.call_soon_threadsafe(_settle, waiting)
+
+
+def _settle(jobs: list[_Job]) -> None:
+    for job in jobs:
+        if job.future.done():  # the caller was cancelled
+            continue
+        ok, value = job.outcome
+        if ok:
+            job.future.set_result(value)
+        else:
+            job.future.set_exception(value)
 
 
 def clone(record: Record) -> Record:

@@ -1,6 +1,8 @@
-"""Shared fixtures: real stores on disk, settings from plain mappings, a stub connector."""
+"""Shared fixtures: real stores on disk, settings from plain mappings, a stub connector; and every
+payload a test posts to the bot is read both ways, fast and by msrest, and must come out the same.
+"""
 
-from collections.abc import AsyncIterator
+from collections.abc import AsyncIterator, Iterator
 from pathlib import Path
 from typing import Any
 
@@ -8,8 +10,10 @@ import pytest
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
 
+import bot.http
 from app import create_app
 from bot.settings import Settings
+from tests.msrest_reads import ReadTwice
 from tests.storage.factories import STORE_FACTORIES
 from tests.stub_connector import StubConnector
 
@@ -20,6 +24,16 @@ UNLIMITED = {
     "SAFESESSION_RATE_LIMIT_PER_MINUTE": "1000000",
     "SAFESESSION_RATE_LIMIT_BURST": "1000000",
 }
+
+
+@pytest.fixture(autouse=True)
+def inbound_read_as_msrest_reads(monkeypatch: pytest.MonkeyPatch) -> Iterator[ReadTwice]:
+    """Every payload any test posts to the bot is read by the fast reader as msrest reads it."""
+    both = ReadTwice()
+    monkeypatch.setattr(bot.http, "activity_from_json", both.activity_from_json)
+    monkeypatch.setattr(bot.http, "model_from_json", both.model_from_json)
+    yield both
+    assert not both.problems, both.problems[:10]
 
 
 # A fixed synthetic data key, for settings with credentials (outside local mode a key is required).

@@ -19,6 +19,8 @@ class StubConnector:
 
     def __init__(self) -> None:
         self.posted: list[dict[str, Any]] = []
+        # The Authorization header of each post (None when there was none), in order.
+        self.authorizations: list[str | None] = []
         self.updated: list[dict[str, Any]] = []
         # How far each conversation's posts have been read by the test's HttpChat helpers.
         self.cursors: dict[str, int] = {}
@@ -72,6 +74,7 @@ class StubConnector:
         activity = await request.json()
         activity["_conversation"] = conversation
         activity["_id"] = f"stub-{next(self._ids)}"
+        self.authorizations.append(request.headers.get("Authorization"))
         self.posted.append(activity)
         return web.json_response({"id": activity["_id"]})
 

@@ -120,3 +120,21 @@ async def test_healthz_is_503_when_the_store_folder_is_gone(tmp_path: Path) -> N
     finally:
         await served.session.close()
         await served.server.close()
+
+
+def test_a_broken_template_override_stops_the_start_and_names_the_file(tmp_path: Path) -> None:
+    overrides = tmp_path / "wording" / "text"
+    overrides.mkdir(parents=True)
+    (overrides / "cancelled.txt").write_text("Stopped {{ here\n")
+    done = subprocess.run(
+        [sys.executable, "app.py"],
+        cwd=ROOT,
+        env=environment(
+            tmp_path, SAFESESSION_LOCAL="1", SAFESESSION_TEMPLATES=str(tmp_path / "wording")
+        ),
+        capture_output=True,
+        text=True,
+        timeout=60,
+    )
+    assert done.returncode == 2
+    assert "text/cancelled.txt line 1" in done.stderr and "Traceback" not in done.stderr

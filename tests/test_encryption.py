@@ -108,3 +108,67 @@ async def test_rotation_re_seals_everything_and_can_be_run_again(tmp_path: Path)
     for key in ("S-0", "S-1", "S-2", "S-clear"):
         assert (await only_new.get(collection="sessions", key=key))["answers"] == RECORD["answers"]
     stores.close()
+
+
+def answers_on_disk(document: dict[str, object]) -> dict[str, str]:
+    """Each answer's sealed text, as the store holds it."""
+    answers = document["answers"]
+    assert isinstance(answers, dict)
+    return {question: entry["value"]["sealed"] for question, entry in answers.items()}
+
+
+async def test_a_write_back_re_encrypts_only_the_values_that_changed() -> None:
+    stores = memory_stores()
+    documents = EncryptedDocuments(stores.documents, Keyring.from_setting(Keyring.generate()))
+    await documents.put(collection="sessions", key="S-1", document=RECORD)
+    before = answers_on_disk(await stores.documents.get(collection="sessions", key="S-1") or {})
+    record = await documents.get(collection="sessions", key="S-1")
+    assert record is not None
+    record["answers"]["safe_word"] = {**record["answers"]["safe_word"], "value": "heron"}
+    await documents.put(collection="sessions", key="S-1", document=record)
+    after = answers_on_disk(await stores.documents.get(collection="sessions", key="S-1") or {})
+    assert after["address_today"] == before["address_today"]
+    assert after["safe_word"] != before["safe_word"]
+    assert (await documents.get(collection="sessions", key="S-1")) == record
+
+
+async def test_equal_values_in_two_records_never_share_sealed_text() -> None:
+    stores = memory_stores()
+    documents = EncryptedDocuments(stores.documents, Keyring.from_setting(Keyring.generate()))
+    for key in ("S-1", "S-2"):
+        await documents.put(collection="sessions", key=key, document=RECORD)
+        await documents.get(collection="sessions", key=key)
+    one, two = [
+        answers_on_disk(await stores.documents.get(collection="sessions", key=key) or {})
+        for key in ("S-1", "S-2")
+    ]
+    assert one["safe_word"] != two["safe_word"]
+
+
+async def test_a_record_changed_by_another_writer_is_read_as_it_now_is() -> None:
+    keyring = Keyring.from_setting(Keyring.generate())
+    stores = memory_stores()
+    documents = EncryptedDocuments(stores.documents, keyring)
+    other = EncryptedDocuments(stores.documents, keyring)  # another instance on the same store
+    await documents.put(collection="sessions", key="S-1", document=RECORD)
+    assert await documents.get(collection="sessions", key="S-1") == RECORD
+    changed = {**RECORD, "answers": {**RECORD["answers"], "safe_word": {"value": "heron"}}}
+    await other.put(collection="sessions", key="S-1", document=changed)
+    assert await documents.get(collection="sessions", key="S-1") == changed
+    await other.delete(collection="sessions", key="S-1")
+    assert await documents.get(collection="sessions", key="S-1") is None
+
+
+async def test_an_unchanged_value_is_sealed_again_under_a_new_key() -> None:
+    old, new = Keyring.generate(), Keyring.generate()
+    stores = memory_stores()
+    await EncryptedDocuments(stores.documents, Keyring.from_setting(old)).put(
+        collection="sessions", key="S-1", document=RECORD
+    )
+    rotated = Keyring.from_setting(new, previous=old)
+    documents = EncryptedDocuments(stores.documents, rotated)
+    record = await documents.get(collection="sessions", key="S-1")
+    assert record == RECORD
+    await documents.put(collection="sessions", key="S-1", document=record)
+    stored = await stores.documents.get(collection="sessions", key="S-1")
+    assert rotated.sealed_with(stored or {}) == {rotated.current_id}

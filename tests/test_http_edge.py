@@ -221,3 +221,42 @@ async def test_members_that_are_not_accounts_are_400(local: Served, members: Any
     update["membersAdded"] = members
     status, body = await post(local, json.dumps(update).encode(), **JSON)
     assert (status, body["error"]) == (400, "membersAdded must be a list of accounts with ids")
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"timestamp": "yesterday"},
+        {"localTimestamp": "2016-12-31T23:59:60Z"},
+        {"entities": {"type": "mention"}},
+        {"textHighlights": [{"occurrence": "many"}]},
+        {"channelData": {"tenant": TENANT}},
+    ],
+)
+async def test_fields_msrest_cannot_read_are_400(
+    local: Served, connector: StubConnector, change: dict[str, Any]
+) -> None:
+    status, body = await post(
+        local, json.dumps(activity(connector.service_url, **change)).encode(), **JSON
+    )
+    assert (status, body["error"]) == (400, "activity fields have the wrong shape")
+    assert connector.posted == []
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"localTimestamp": "2026-11-26T09:05:00+0000"},
+        {"historyDisclosed": "false"},
+        {"channelData": {"tenant": {"id": TENANT}, "deep": json.loads("[" * 40 + "]" * 40)}},
+    ],
+)
+async def test_fields_only_msrest_reads_still_run_a_turn(
+    local: Served, connector: StubConnector, change: dict[str, Any]
+) -> None:
+    """The fast reader leaves these shapes to msrest, which reads them as it always did."""
+    status, _ = await post(
+        local, json.dumps(activity(connector.service_url, **change)).encode(), **JSON
+    )
+    assert status == 201
+    assert connector.card_names() == ["help"]

@@ -138,7 +138,8 @@ async def test_a_restart_neither_duplicates_nor_loses_a_reminder(world: World) -
 async def test_a_failed_delivery_is_retried_and_sent_once(world: World) -> None:
     await world.worker.says("hi")
     world.worker.new_replies()
-    world.connector.fail("a:personal-worker", 503)
+    # More 503s than the connector client's own two retries absorb.
+    world.connector.fail("a:personal-worker", 503, 503, 503)
     await world.run(datetime(2026, 11, 26, 16, 45, tzinfo=UTC))
     assert world.worker.new_replies() == []
     await world.run(datetime(2026, 11, 26, 16, 46, tzinfo=UTC))

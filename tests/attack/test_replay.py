@@ -4,6 +4,7 @@ The ids are kept in the store (`seen_activities`, a day per id), so this holds a
 and across instances sharing one database.
 """
 
+import asyncio
 from collections.abc import AsyncIterator
 from contextlib import asynccontextmanager
 from pathlib import Path
@@ -11,10 +12,15 @@ from typing import Any
 
 from aiohttp import ClientSession
 from aiohttp.test_utils import TestServer
+from botbuilder.core import TurnContext
+from botbuilder.core.adapters import TestAdapter
+from botbuilder.schema import Activity, ConversationAccount
 
 from app import create_app
+from bot.replay_guard import ReplayGuard
 from safeguarding.clock import FixedClock
 from storage import postgres_stores
+from storage.documents import MemoryDocuments
 from tests.attack.conftest import Site
 from tests.conftest import Served, make_settings
 from tests.http_chat import HttpChat
@@ -58,6 +64,43 @@ async def test_a_journey_answer_sent_twice_is_taken_once(site: Site) -> None:
     [service_user] = await site.documents("service_users")
     assert service_user["answers"]["full_name"]["value"] == "Alex Example"
     assert service_user["answers"]["date_of_birth"]["value"] == "2015-03-12"
+
+
+async def test_the_same_answer_arriving_twice_at_once_is_taken_once(site: Site) -> None:
+    worker = site.person("worker-1")
+    await at_the_name_question(worker)
+    answer = worker.activity(text="Alex Example")
+
+    # Teams retrying while the first delivery is still being handled.
+    statuses = await asyncio.gather(worker.post(answer), worker.post(answer))
+    assert statuses == [201, 201]
+    [asked] = worker.new_replies()
+    assert asked["attachments"][0]["content"]["actions"][0]["data"]["question"] == "date_of_birth"
+    assert [field for _actor, _record, field in await site.audit("answer")] == ["full_name"]
+
+
+async def test_a_duplicate_arriving_while_the_first_still_runs_is_dropped() -> None:
+    guard = ReplayGuard(documents=MemoryDocuments(), clock=FixedClock(NOW))
+    activity = Activity(
+        type="message",
+        id="f:retried",
+        channel_id="msteams",
+        conversation=ConversationAccount(id="a:personal-worker-1"),
+    )
+    ran: list[str] = []
+
+    async def second() -> None:
+        ran.append("second")
+
+    async def first() -> None:
+        ran.append("first")
+        # Its id is not stored yet: the turn is still running when Teams retries it.
+        await guard.on_turn(TurnContext(TestAdapter(), activity), second)
+
+    await guard.on_turn(TurnContext(TestAdapter(), activity), first)
+    assert ran == ["first"]
+    await guard.on_turn(TurnContext(TestAdapter(), activity), second)
+    assert ran == ["first"]
 
 
 async def test_a_replay_after_a_restart_is_still_dropped(site: Site) -> None:

@@ -21,7 +21,9 @@ from tests.transcript import FIXTURES
 from .postgres_server import scratch_schema
 
 ROOT = Path(__file__).resolve().parents[2]
-NOON = "2026-11-26T12:00:00+00:00"
+# Far in the future: the two apps' own schedulers (on the real clock) must never find these jobs
+# due and claim one before the test does; the test claims as of this moment itself.
+NOON = "2099-11-26T12:00:00+00:00"
 
 
 async def test_database_url_selects_postgresql_and_nothing_connects_until_start(
