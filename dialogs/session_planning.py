@@ -3,8 +3,6 @@
 See session_planning.mmd beside this file for the branches.
 """
 
-import asyncio
-
 from botbuilder.core import TurnContext
 from botbuilder.dialogs import DialogContext
 
@@ -55,27 +53,17 @@ def session_planning_dialog(services: JourneyServices) -> JourneyDialog:
         message = templates.text(
             "pre_session_message", **message_context(record, worker, services.config)
         )
-        # The plan and the audit of showing its message (below, to copy) go side by side.
-        await asyncio.gather(
-            services.records.update(
-                collection=SESSIONS,
-                record=record,
-                changes={
-                    "status": "planned",
-                    "starts_at": start.isoformat(),
-                    "ready": not found,
-                    "blockers": found,
-                    "pre_session_message": message,
-                },
-                actor=worker_id(turn_context),
-            ),
-            services.records.disclose(
-                actor=worker_id(turn_context),
-                record=f"{SESSIONS}/{record['key']}",
-                field="pre_session_message",
-                clause="A5",
-                reason="to_copy_to_the_family",
-            ),
+        await services.records.update(
+            collection=SESSIONS,
+            record=record,
+            changes={
+                "status": "planned",
+                "starts_at": start.isoformat(),
+                "ready": not found,
+                "blockers": found,
+                "pre_session_message": message,
+            },
+            actor=worker_id(turn_context),
         )
         risk_level = answer_of(service_user, "risk_level")
         await turn_context.send_activity(
@@ -89,6 +77,13 @@ def session_planning_dialog(services: JourneyServices) -> JourneyDialog:
             )
         )
         await turn_context.send_activity(templates.text("pre_session_message_lead"))
+        await services.records.disclose(
+            actor=worker_id(turn_context),
+            record=f"{SESSIONS}/{record['key']}",
+            field="pre_session_message",
+            clause="A5",
+            reason="to_copy_to_the_family",
+        )
         await turn_context.send_activity(copyable_message(message))
         await warn_if_too_close(turn_context, services, {**record, "starts_at": start.isoformat()})
 

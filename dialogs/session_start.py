@@ -1,6 +1,5 @@
 """Session start as a dialog: which session today, the journey, the in-session card, the end."""
 
-import asyncio
 import logging
 from datetime import datetime
 from typing import Any
@@ -34,16 +33,13 @@ def session_start_dialog(services: JourneyServices) -> JourneyDialog:
 
     async def on_complete(turn_context: TurnContext, record: Document, _facts: Facts) -> None:
         actor = worker_id(turn_context)
+        await _tell_the_service_user_record(services, record, actor)
         now = services.records.now()
-        # Two different records: written side by side, so the worker waits for one commit.
-        _told, started = await asyncio.gather(
-            _tell_the_service_user_record(services, record, actor),
-            services.records.update(
-                collection=SESSIONS,
-                record=record,
-                changes={"status": "started", "started_at": now.isoformat()},
-                actor=actor,
-            ),
+        started = await services.records.update(
+            collection=SESSIONS,
+            record=record,
+            changes={"status": "started", "started_at": now.isoformat()},
+            actor=actor,
         )
         await turn_context.send_activity(
             services.templates.text(

@@ -1,6 +1,5 @@
 """Journey records: each answer stored as it is given, with its clause and an audit event."""
 
-import asyncio
 import uuid
 from collections.abc import Mapping
 from datetime import UTC, datetime
@@ -124,13 +123,9 @@ class Records:
         return updated
 
     async def _put_audited(self, collection: str, document: Document, **event: str) -> None:
-        # The record and its audit event are written side by side rather than one after the
-        # other: the embedded store commits them together (one fdatasync), and the turn waits
-        # once. If either write fails the turn hears of it, as before.
-        await asyncio.gather(
-            self._documents.put(collection=collection, key=document["key"], document=document),
-            self.audit(**event),
-        )
+        # The event only once the change is stored: the log never shows a change that failed.
+        await self._documents.put(collection=collection, key=document["key"], document=document)
+        await self.audit(**event)
 
     async def audit(
         self,

@@ -204,8 +204,10 @@ class _Opener:
         return {**entry, "value": self.value(name, entry["value"])}
 
     def value(self, name: str, sealed: Mapping[str, str]) -> Any:
-        known_text, plain = self._before.get(name, ("", ""))
-        if known_text != sealed[SEALED]:
+        known = self._before.get(name)
+        if known is not None and known[0] == sealed[SEALED]:
+            plain = known[1]
+        else:
             plain = self._keyring.open_text(sealed)
         self.slots[name] = (sealed[SEALED], plain)
         return json.loads(plain)
@@ -246,9 +248,13 @@ class EncryptedDocuments:
         self._remember(collection, key, sealer.slots)
 
     async def delete(self, *, collection: str, key: str) -> bool:
-        """Removes the document."""
+        """Removes the document, and what was remembered of it (again once it is gone: a read
+        meanwhile may have remembered it)."""
         self._forget(collection, key)
-        return await self._inner.delete(collection=collection, key=key)
+        try:
+            return await self._inner.delete(collection=collection, key=key)
+        finally:
+            self._forget(collection, key)
 
     async def find(
         self, *, collection: str, where: Mapping[str, Any] | None = None

@@ -231,10 +231,9 @@ class TinyDBRecords:
     def close(self) -> None:
         """Finishes queued work and any compaction, then releases the files and the folder lock."""
         with self._accepting:
-            with self._lock:
-                if self._closed:
-                    return
-                self._closed = True
+            if self._closed:
+                return
+            self._closed = True
             self._queue.put(None)
         self._worker.join()
         self._compactor.shutdown(wait=True)
@@ -255,7 +254,15 @@ class TinyDBRecords:
             if self._closed:
                 raise StoreUnavailable("The store is closed.")
             self._queue.put(job)
-        result: T = await job.future
+        job.future.add_done_callback(_retrieved)
+        try:
+            result: T = await asyncio.shield(job.future)
+        except asyncio.CancelledError:
+            if commits:
+                # The queued commit still lands: wait for it, so that no read after this (from
+                # memory, not through the queue) can miss it and write over it.
+                await asyncio.wait([job.future])
+            raise
         return result
 
     def _serve(self) -> None:
@@ -276,25 +283,32 @@ class TinyDBRecords:
                 self._run_group(jobs)
 
     def _run_group(self, jobs: list[_Job]) -> None:
-        with self._lock:
-            self._group = _Group()
-            try:
-                for job in jobs:
-                    if not job.commits:
-                        self._flush()  # scans and the like see durable records only
-                    self._attempt(job)
-                self._flush()
-            finally:
-                self._group = None
-            self._start_compaction()
-        _answer(jobs)
+        try:
+            with self._lock:
+                self._group = _Group()
+                try:
+                    for job in jobs:
+                        if not job.commits:
+                            self._flush()  # scans and the like see durable records only
+                        self._attempt(job)
+                    self._flush()
+                finally:
+                    self._group = None
+                self._start_compaction()
+        except BaseException as error:  # not the store's own failures: nobody may wait forever
+            self._write_error = "the store's worker failed; restart the bot"
+            log.error("the store's worker failed: %s", type(error).__name__)
+            for job in jobs:
+                job.outcome = (False, StoreUnavailable("The store failed; restart the bot."))
+        finally:
+            _answer(jobs)
 
     def _attempt(self, job: _Job) -> None:
         assert self._group is not None
         self._group.jobs.append(job)
         try:
             job.outcome = (True, job.work())
-        except Exception as error:  # handed to the caller, as run_in_executor would
+        except BaseException as error:  # handed to the caller, as run_in_executor would
             job.outcome = (False, error)
 
     def _flush(self) -> None:
@@ -442,6 +456,13 @@ def _answer(jobs: list[_Job]) -> None:
     for loop, waiting in by_loop.items():
         with contextlib.suppress(RuntimeError):  # that loop has closed; nobody is waiting
             loop.call_soon_threadsafe(_settle, waiting)
+
+
+def _retrieved(future: "asyncio.Future[Any]") -> None:
+    # A caller that was cancelled no longer reads its outcome: read it here, so asyncio does not
+    # report an exception nobody retrieved.
+    if not future.cancelled():
+        future.exception()
 
 
 def _settle(jobs: list[_Job]) -> None:

@@ -13,6 +13,7 @@ import pytest
 
 from safeguarding.ports import StoreUnavailable
 from storage.engine import TinyDBRecords
+from storage.journal import JournalStorage
 from storage.records import Batch, Record
 
 
@@ -90,6 +91,19 @@ async def behind_a_held_write(
     return await asyncio.gather(held, *waiting, return_exceptions=True)
 
 
+async def second_write_held(
+    folder: Path, sync: HeldSync
+) -> "tuple[TinyDBRecords, asyncio.Task[None]]":
+    """A store holding CR-1 = 1, and the write of CR-1 = 2 held in its fdatasync."""
+    records = TinyDBRecords(folder)
+    await put(records, "CR-1", {"n": 1})
+    sync.hold()
+    sync.holding.clear()
+    writing = asyncio.create_task(put(records, "CR-1", {"n": 2}))
+    await until(sync.holding)
+    return records, writing
+
+
 async def test_commits_that_queue_up_share_one_fdatasync_and_all_survive(
     folder: Path, sync: HeldSync
 ) -> None:
@@ -121,12 +135,7 @@ async def test_each_commit_in_a_group_sees_the_ones_planned_before_it(
 async def test_nothing_is_readable_or_acknowledged_before_it_is_durable(
     folder: Path, sync: HeldSync
 ) -> None:
-    records = TinyDBRecords(folder)
-    await put(records, "CR-1", {"n": 1})
-    sync.hold()
-    sync.holding.clear()
-    writing = asyncio.create_task(put(records, "CR-1", {"n": 2}))
-    await until(sync.holding)
+    records, writing = await second_write_held(folder, sync)
     await asyncio.sleep(0.02)
     assert not writing.done()
     assert await records.get_many("cases", ["CR-1"]) == {"CR-1": {"n": 1}}
@@ -156,3 +165,35 @@ async def test_a_failed_group_fails_every_commit_in_it_and_keeps_memory_as_it_wa
         assert await again.get_many("cases", ["counter"]) == {"counter": {"n": 7}}
     finally:
         again.close()
+
+
+async def test_a_cancelled_writer_returns_only_once_its_queued_commit_has_landed(
+    folder: Path, sync: HeldSync
+) -> None:
+    records, writing = await second_write_held(folder, sync)
+    writing.cancel()  # a shutdown, or a timeout around the turn
+    threading.Timer(0.05, sync.release.set).start()
+    with pytest.raises(asyncio.CancelledError):
+        await writing
+    # The next reader (straight from memory) sees the commit, so it cannot write over it.
+    assert await records.get_many("cases", ["CR-1"]) == {"CR-1": {"n": 2}}
+    records.close()
+
+
+async def test_an_unexpected_failure_on_the_worker_answers_every_caller_and_keeps_serving(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = TinyDBRecords(folder)
+    real = JournalStorage.commit_lines
+
+    def fail_once(storage: JournalStorage, commits: object) -> None:
+        monkeypatch.setattr(JournalStorage, "commit_lines", real)
+        raise MemoryError
+
+    monkeypatch.setattr(JournalStorage, "commit_lines", fail_once)
+    with pytest.raises(StoreUnavailable, match="restart the bot"):
+        await asyncio.wait_for(put(records, "CR-1", {"n": 1}), 10)
+    assert (await records.status()).detail == "the store's worker failed; restart the bot"
+    await asyncio.wait_for(put(records, "CR-2", {"n": 2}), 10)
+    assert await records.get_many("cases", ["CR-2"]) == {"CR-2": {"n": 2}}
+    records.close()
