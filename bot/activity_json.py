@@ -168,6 +168,8 @@ def _key(key: Any) -> str:
 
 
 def _list_of(encode: Encoder) -> Encoder:
+    """Converts each item of a list (either way: the same shape going out and coming in)."""
+
     def encode_list(value: Any) -> list[Any]:
         if type(value) is not list:
             raise NotExact(type(value).__name__)
@@ -177,6 +179,8 @@ def _list_of(encode: Encoder) -> Encoder:
 
 
 def _dict_of(encode: Encoder) -> Encoder:
+    """Converts each value of a dict with text keys (either way, like _list_of)."""
+
     def encode_dict(value: Any) -> dict[str, Any]:
         if type(value) is not dict:
             raise NotExact(type(value).__name__)
@@ -266,9 +270,10 @@ class _Readers:
             return simple
         ends = declared[0] + declared[-1]
         if ends == "[]":
-            return _list_read(self.decoder(declared[1:-1]))
+            return _list_of(self.decoder(declared[1:-1]))
         if ends == "{}":
-            return _dict_read(self.decoder(declared[1:-1]))
+            # msrest also reads a list of {key, value} pairs as a dict: that is left to it.
+            return _dict_of(self.decoder(declared[1:-1]))
         return self.model(declared)
 
 
@@ -318,25 +323,6 @@ class _ModelReader:
         if unknown:
             made.additional_properties = {key: data[key] for key in unknown}
         return made
-
-
-def _list_read(read: Decoder) -> Decoder:
-    def read_list(value: Any) -> list[Any]:
-        if type(value) is not list:
-            raise NotExact(type(value).__name__)
-        return [None if item is None else read(item) for item in value]
-
-    return read_list
-
-
-def _dict_read(read: Decoder) -> Decoder:
-    def read_dict(value: Any) -> dict[Any, Any]:
-        # msrest also reads a list of {"key", "value"} pairs as a dict: that is left to it.
-        if type(value) is not dict:
-            raise NotExact(type(value).__name__)
-        return {key: None if item is None else read(item) for key, item in value.items()}
-
-    return read_dict
 
 
 def _read_exactly(kind: type) -> Decoder:

@@ -247,7 +247,7 @@ class TinyDBRecords:
 
     async def _run(self, work: Callable[[], T], *, commits: bool = False) -> T:
         # One worker thread keeps fsync off the event loop and runs work in arrival order;
-        # the lock also keeps status(), close() and compaction's rename out of a commit.
+        # its lock also keeps status() and compaction's rename out of a group.
         loop = asyncio.get_running_loop()
         job = _Job(work=work, loop=loop, future=loop.create_future(), commits=commits)
         with self._accepting:
@@ -467,7 +467,7 @@ def _retrieved(future: "asyncio.Future[Any]") -> None:
 
 def _settle(jobs: list[_Job]) -> None:
     for job in jobs:
-        if job.future.done():  # the caller was cancelled
+        if job.future.done():  # never, as callers wait through shield(); one must not stop the rest
             continue
         ok, value = job.outcome
         if ok:

@@ -8,11 +8,12 @@ The folder holds:
   fdatasync'd before the commit returns: `<crc32, 8 hex> <payload bytes> <payload JSON>\\n`;
 - `safesession.json.*.tmp`: a snapshot being written; one left behind by a crash is removed at open.
 
-A commit costs one append and one fdatasync whatever the size of the store. Once the journals
-outgrow a threshold (and half the snapshot, so each rewrite is paid for by the appends before
-it), compaction starts the next journal generation, writes the state as of that moment to a temp
-file (fsync), renames it over the snapshot, fsyncs the folder and deletes the journals the
-snapshot now includes; commits carry on into the new generation meanwhile.
+A commit (or a group of commits queued together) costs one append and one fdatasync whatever
+the size of the store. Once the journals outgrow a threshold (and half the snapshot, so each
+rewrite is paid for by the appends before it), compaction starts the next journal generation,
+writes the state as of that moment to a temp file (fsync), renames it over the snapshot, fsyncs
+the folder and deletes the journals the snapshot now includes; commits carry on into the new
+generation meanwhile.
 
 Opening loads the snapshot and replays newer journals in order. A kill can leave the newest
 journal ending in part of a line: that write was never acknowledged, so the part is cut off. A bad
@@ -168,10 +169,6 @@ class JournalStorage(Storage):
             self._journal_fd = -1
 
     # Commits
-
-    def commit(self, changes: Sequence[Change]) -> None:
-        """Appends changes as one journal line, fdatasyncs it, then applies it in memory."""
-        self.commit_lines([changes])
 
     def commit_lines(self, commits: Sequence[Sequence[Change]]) -> None:
         """Appends several commits, a line each, with one write and one fdatasync (a group

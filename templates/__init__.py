@@ -37,14 +37,13 @@ class Templates:
         card: dict[str, Any] = json.loads(rendered)
         return card
 
-    def warm(self) -> int:
+    def warm(self) -> None:
         """Compiles every template now (about 0.2 s), so no turn stalls the others compiling
-        one on first use; returns how many there are."""
+        one on first use."""
         names = [f"text/{name}.txt" for name in self.names("text")]
         names += [f"cards/{name}.json" for name in self.names("cards")]
         for name in names:
             self._env.get_template(name)
-        return len(names)
 
     def names(self, kind: str) -> list[str]:
         """Lists the template names of one kind ("text" or "cards"), sub-folders included."""
