@@ -146,6 +146,17 @@ async def _read_json(request: web.Request) -> Any:
         return refuse(400, "body is not valid JSON")
 
 
+def _names_a_conversation(value: Any) -> bool:
+    """Says whether value can be a conversation id a reply is sent to: it goes into the reply's
+    URL path and its x-ms-conversation-id header, so not empty, not "." or "..", and no control
+    characters (Teams ids are printable)."""
+    return (
+        isinstance(value, str)
+        and value not in ("", ".", "..")
+        and not any(ord(character) < 0x20 or character == "\x7f" for character in value)
+    )
+
+
 def _parse_activity(payload: Any) -> Activity | web.Response:
     if not isinstance(payload, dict):
         return refuse(400, "body must be a JSON object (an activity)")
@@ -153,7 +164,7 @@ def _parse_activity(payload: Any) -> Activity | web.Response:
     service_url = payload.get("serviceUrl")
     if not isinstance(payload.get("type"), str) or not payload["type"]:
         return refuse(400, "activity has no type")
-    if not isinstance(conversation, dict) or not isinstance(conversation.get("id"), str):
+    if not isinstance(conversation, dict) or not _names_a_conversation(conversation.get("id")):
         return refuse(400, "activity has no conversation id")
     if not isinstance(service_url, str) or not service_url.startswith(("https://", "http://")):
         return refuse(400, "activity has no serviceUrl")
