@@ -51,6 +51,9 @@ class JourneyServices:
 
 
 Completion = Callable[[TurnContext, Document, Facts], Awaitable[None]]
+# What a journey does before it closes, giving the fields its record gets, written with the close:
+# if it fails, the journey stays open and the worker's next message completes it again.
+Finish = Callable[[TurnContext, Document, Facts], Awaitable[Mapping[str, Any]]]
 # Where a question's `copy_to` answer is also kept, by the name Facts.related gives it.
 COPY_COLLECTIONS = {"service_user": SERVICE_USERS}
 
@@ -82,6 +85,7 @@ class JourneyDialog(Dialog):
         *,
         on_complete: Completion,
         on_stop: Completion | None = None,
+        finish: Finish | None = None,
     ) -> None:
         super().__init__(journey.id)
         self._journey = journey
@@ -91,6 +95,7 @@ class JourneyDialog(Dialog):
         self._on_emergency = services.on_emergency
         self._on_complete = on_complete
         self._on_stop = on_stop
+        self._finish = finish
 
     async def begin_dialog(
         self, dialog_context: DialogContext, options: Mapping[str, Any] | None = None
@@ -331,37 +336,34 @@ class JourneyDialog(Dialog):
     ) -> DialogTurnResult:
         actor = worker_id(dialog_context.context)
         if question.target == "worker":
-            worker = await self._records.worker(actor)
-            await self._records.store_answer(
-                collection=WORKERS, record=worker, question=question, value=value, actor=actor
-            )
+            collection, record = WORKERS, await self._records.worker(actor)
         else:
-            await self._records.store_answer(
-                collection=self._journey.collection,
-                record=dict(facts.record),
-                question=question,
-                value=value,
-                actor=actor,
-            )
-        if question.copy_to:
-            await self._copy(question, facts, value, actor)
+            collection, record = self._journey.collection, dict(facts.record)
+        await self._records.store_answer(
+            collection=collection,
+            record=record,
+            question=question,
+            value=value,
+            actor=actor,
+            copies=await self._copies(question, facts),
+        )
         stored = await self._facts(dialog_context)
         stop = question.check(value, stored)
         if stop is not None:
             return await self._stop(dialog_context, stop)
         return await self._ask_next(dialog_context, lead=lead, facts=stored)
 
-    async def _copy(self, question: Question, facts: Facts, value: Any, actor: str) -> None:
+    async def _copies(self, question: Question, facts: Facts) -> list[tuple[str, Document]]:
+        # The records that keep this answer too. Read again rather than trusting this turn's
+        # copy: only this one answer may change.
+        if not question.copy_to:
+            return []
         collection = COPY_COLLECTIONS[question.copy_to]
         key = (facts.related.get(question.copy_to) or {}).get("key")
         if key is None:
-            return
-        # Read again rather than trusting this turn's copy: only this one answer may change.
+            return []
         current = await self._records.load(collection=collection, key=str(key))
-        if current is not None:
-            await self._records.store_answer(
-                collection=collection, record=current, question=question, value=value, actor=actor
-            )
+        return [] if current is None else [(collection, current)]
 
     # -- outcomes -------------------------------------------------------------------------
 
@@ -398,13 +400,16 @@ class JourneyDialog(Dialog):
         return await dialog_context.end_dialog()
 
     async def _complete(self, dialog_context: DialogContext, facts: Facts) -> DialogTurnResult:
+        record = dict(facts.record)
+        context = dialog_context.context
+        finished = await self._finish(context, record, facts) if self._finish else {}
         record = await self._records.update(
             collection=self._journey.collection,
-            record=dict(facts.record),
-            changes={"open_journey": None},
-            actor=worker_id(dialog_context.context),
+            record=record,
+            changes={"open_journey": None, **finished},
+            actor=worker_id(context),
         )
-        await self._on_complete(dialog_context.context, record, facts)
+        await self._on_complete(context, record, facts)
         return await dialog_context.end_dialog(record["key"])
 
     async def _interrupt(

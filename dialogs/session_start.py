@@ -31,20 +31,17 @@ KEY_MAX_LENGTH = 64
 def session_start_dialog(services: JourneyServices) -> JourneyDialog:
     """Builds the session-start dialog: it starts the session at the end, or records a stop."""
 
-    async def on_complete(turn_context: TurnContext, record: Document, _facts: Facts) -> None:
-        actor = worker_id(turn_context)
-        await _tell_the_service_user_record(services, record, actor)
-        now = services.records.now()
-        started = await services.records.update(
-            collection=SESSIONS,
-            record=record,
-            changes={"status": "started", "started_at": now.isoformat()},
-            actor=actor,
-        )
+    async def finish(turn_context: TurnContext, record: Document, _facts: Facts) -> dict[str, Any]:
+        # The service user's record first: if that fails, the session is not started yet.
+        await _tell_the_service_user_record(services, record, worker_id(turn_context))
+        return {"status": "started", "started_at": services.records.now().isoformat()}
+
+    async def on_complete(turn_context: TurnContext, started: Document, _facts: Facts) -> None:
+        started_time = _clock(datetime.fromisoformat(started["started_at"]))
         await turn_context.send_activity(
             services.templates.text(
                 "session_started",
-                started_time=_clock(now),
+                started_time=started_time,
                 safe_word_agreed=answer_of(started, "safe_word") is not None,
             )
         )
@@ -54,7 +51,7 @@ def session_start_dialog(services: JourneyServices) -> JourneyDialog:
             "in_session",
             session=started["key"],
             case_reference=str(answer_of(started, "case_reference") or ""),
-            started_time=_clock(now),
+            started_time=started_time,
         )
 
     async def on_stop(turn_context: TurnContext, record: Document, _facts: Facts) -> None:
@@ -78,7 +75,7 @@ def session_start_dialog(services: JourneyServices) -> JourneyDialog:
             turn_context.activity.conversation.id,
         )
 
-    return JourneyDialog(START, services, on_complete=on_complete, on_stop=on_stop)
+    return JourneyDialog(START, services, on_complete=on_complete, on_stop=on_stop, finish=finish)
 
 
 async def start_session(

@@ -10,26 +10,40 @@ from safeguarding.care_state import CARE, snoozed_until
 from safeguarding.clock import format_london
 from safeguarding.ports import Document
 from safeguarding.records import SESSIONS
-from safeguarding.self_care import SPACE_BETWEEN, SelfCarePolicy, reminders_on, too_close
+from safeguarding.self_care import (
+    SPACE_BETWEEN,
+    Neighbour,
+    SelfCarePolicy,
+    reminders_on,
+    too_close,
+)
 
 
-async def warn_if_too_close(
+async def too_close_to(
     turn_context: TurnContext, services: JourneyServices, session: Document
-) -> None:
-    """Says which of the worker's other sessions leave too little space around this one."""
+) -> list[Neighbour]:
+    """The worker's other sessions that leave too little space around this one; none when
+    the reminder is off or snoozed."""
     policy = services.config.get("self_care")
     start = session.get("starts_at")
     if not isinstance(policy, SelfCarePolicy) or not isinstance(start, str):
-        return
+        return []
     worker = worker_id(turn_context)
     now = services.records.now()
     profile = await services.records.worker(worker)
     state = await services.records.load(collection=CARE, key=worker) or {}
     if SPACE_BETWEEN not in reminders_on(profile) or snoozed_until(state, SPACE_BETWEEN, now):
-        return
+        return []
     others = await services.records.find(collection=SESSIONS, owner=worker)
-    close = too_close(datetime.fromisoformat(start), others, policy, exclude=str(session["key"]))
-    if not close:
+    return too_close(datetime.fromisoformat(start), others, policy, exclude=str(session["key"]))
+
+
+async def warn_if_too_close(
+    turn_context: TurnContext, services: JourneyServices, close: list[Neighbour]
+) -> None:
+    """Says which of the worker's other sessions leave too little space, if any do."""
+    policy = services.config.get("self_care")
+    if not close or not isinstance(policy, SelfCarePolicy):
         return
     neighbours: list[dict[str, Any]] = [
         {"case_reference": item.case_reference, "when": format_london(item.starts_at)}

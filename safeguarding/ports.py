@@ -1,6 +1,6 @@
 """The storage ports the domain talks to; adapters live in `storage/`."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, Protocol
 
@@ -24,6 +24,15 @@ class StoreStatus:
     detail: str = ""
 
 
+@dataclass(frozen=True)
+class Put:
+    """One document to store under a key in a collection, as part of `Documents.put_all`."""
+
+    collection: str
+    key: str
+    document: Document
+
+
 class Documents(Protocol):
     """Keeps JSON documents in named collections; every acknowledged write is durable."""
 
@@ -33,6 +42,10 @@ class Documents(Protocol):
 
     async def put(self, *, collection: str, key: str, document: Document) -> None:
         """Stores the document under key, replacing any earlier one."""
+        ...
+
+    async def put_all(self, puts: Sequence[Put]) -> None:
+        """Stores every document given as one write: all of them, or (if it fails) none."""
         ...
 
     async def delete(self, *, collection: str, key: str) -> bool:

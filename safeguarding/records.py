@@ -1,18 +1,20 @@
 """Journey records: each answer stored as it is given, with its clause and an audit event."""
 
 import uuid
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from datetime import UTC, datetime
 from typing import Any
 
 from safeguarding.clock import Clock
 from safeguarding.journey import Question
-from safeguarding.ports import Document, Documents
+from safeguarding.ports import Document, Documents, Put
 
 WORKERS = "workers"
 SERVICE_USERS = "service_users"
 SESSIONS = "sessions"
 AUDIT = "audit"
+# What an audit event says besides when: in this order; the last three may be empty.
+EVENT_DETAILS = ("actor", "action", "record", "field", "clause", "reason")
 # The audit action for sensitive data shown to someone (the safe word, a number, an export).
 DISCLOSE = "disclose"
 
@@ -66,28 +68,34 @@ class Records:
         value: Any,
         actor: str,
         complete: bool = True,
+        copies: Sequence[tuple[str, Document]] = (),
     ) -> Document:
-        """Stores one answer on the record with its clause, time and who gave it."""
-        updated = dict(record)
-        answers = dict(updated.get("answers", {}))
-        answers[question.id] = {
+        """Stores one answer on the record with its clause, time and who gave it, and on each
+        of copies (other records, by collection, that keep it too), all in one write."""
+        entry = {
             "value": value,
             "clause": question.clause,
             "at": self.now().isoformat(),
             "by": actor,
             "complete": complete,
         }
-        updated["answers"] = answers
-        await self._put_audited(
-            collection,
-            updated,
-            actor=actor,
-            action="answer",
-            record=f"{collection}/{updated['key']}",
-            field=question.id,
-            clause=question.clause,
-        )
-        return updated
+        writes = []
+        for where, document in [(collection, record), *copies]:
+            updated = {**document, "answers": {**document.get("answers", {}), question.id: entry}}
+            writes.append(Put(where, updated["key"], updated))
+            writes.append(
+                self._event(
+                    {
+                        "actor": actor,
+                        "action": "answer",
+                        "record": f"{where}/{updated['key']}",
+                        "field": question.id,
+                        "clause": question.clause,
+                    }
+                )
+            )
+        await self._documents.put_all(writes)
+        return writes[0].document
 
     async def forget_answer(
         self, *, collection: str, record: Document, question_id: str, actor: str
@@ -123,9 +131,11 @@ class Records:
         return updated
 
     async def _put_audited(self, collection: str, document: Document, **event: str) -> None:
-        # The event only once the change is stored: the log never shows a change that failed.
-        await self._documents.put(collection=collection, key=document["key"], document=document)
-        await self.audit(**event)
+        # The record and its audit event in one write: the log never shows a change that
+        # failed, and no change is stored without its event.
+        await self._documents.put_all(
+            [Put(collection, document["key"], document), self._event(event)]
+        )
 
     async def audit(
         self,
@@ -138,23 +148,32 @@ class Records:
         reason: str = "",
     ) -> None:
         """Appends an audit event: who, what record, which field, when, why; never the value."""
-        event_id = uuid.uuid4().hex
-        now = self.now()
-        await self._documents.put(
-            collection=AUDIT,
-            key=event_id,
-            document={
-                # The key lets the retention purge remove the event when its time is up; the
-                # day lets it find a day's events without reading the whole log.
-                "key": event_id,
-                "day": now.astimezone(UTC).date().isoformat(),
-                "at": now.isoformat(),
+        event = self._event(
+            {
                 "actor": actor,
                 "action": action,
                 "record": record,
                 "field": field,
                 "clause": clause,
                 "reason": reason,
+            }
+        )
+        await self._documents.put(collection=AUDIT, key=event.key, document=event.document)
+
+    def _event(self, details: Mapping[str, str]) -> Put:
+        event_id = uuid.uuid4().hex
+        now = self.now()
+        return Put(
+            AUDIT,
+            event_id,
+            {
+                # The key lets the retention purge remove the event when its time is up; the
+                # day lets it find a day's events without reading the whole log.
+                "key": event_id,
+                "day": now.astimezone(UTC).date().isoformat(),
+                "at": now.isoformat(),
+                **dict.fromkeys(EVENT_DETAILS, ""),
+                **details,
             },
         )
 

@@ -1,9 +1,9 @@
 """The `Documents` port on a record engine: one table per collection, the key as the record id."""
 
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from typing import Any
 
-from safeguarding.ports import Document, StoreStatus
+from safeguarding.ports import Document, Put, StoreStatus
 from storage.engine import TinyDBRecords
 from storage.records import Batch, MemoryRecords, Records, json_record
 
@@ -28,6 +28,13 @@ class RecordDocuments:
         await self._records.transact(
             table_for(collection), (), lambda _current: Batch(puts={key: record})
         )
+
+    async def put_all(self, puts: Sequence[Put]) -> None:
+        """Stores every document given as one write: all of them, or (if it fails) none."""
+        tables: dict[str, dict[str, Document]] = {}
+        for put in puts:
+            tables.setdefault(table_for(put.collection), {})[put.key] = json_record(put.document)
+        await self._records.write({table: Batch(puts=rows) for table, rows in tables.items()})
 
     async def delete(self, *, collection: str, key: str) -> bool:
         """Removes the document; says whether there was one."""

@@ -12,14 +12,14 @@ import functools
 import json
 import os
 from collections import OrderedDict
-from collections.abc import Mapping
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, replace
 from hashlib import sha256
 from typing import TYPE_CHECKING, Any
 
 from cryptography.hazmat.primitives.ciphers.aead import AESGCM
 
-from safeguarding.ports import Document, Documents, StoreStatus
+from safeguarding.ports import Document, Documents, Put, StoreStatus
 
 if TYPE_CHECKING:
     from storage.stores import Stores
@@ -241,11 +241,26 @@ class EncryptedDocuments:
 
     async def put(self, *, collection: str, key: str, document: Document) -> None:
         """Seals and stores the document."""
-        sealer = _Sealer(self._keyring, self._remembered.get((collection, key)))
-        sealed = _seal_with(document, sealer)
-        self._forget(collection, key)  # if the write fails, what is stored is unknown
-        await self._inner.put(collection=collection, key=key, document=sealed)
-        self._remember(collection, key, sealer.slots)
+        await self.put_all([Put(collection, key, document)])
+
+    async def put_all(self, puts: Sequence[Put]) -> None:
+        """Seals every document given and stores them as one write."""
+        sealers = [
+            _Sealer(self._keyring, self._remembered.get((p.collection, p.key))) for p in puts
+        ]
+        sealed = [
+            Put(put.collection, put.key, _seal_with(put.document, sealer))
+            for put, sealer in zip(puts, sealers, strict=True)
+        ]
+        for put in puts:  # if the write fails, what is stored is unknown
+            self._forget(put.collection, put.key)
+        if len(sealed) == 1:  # the store's own put: the same write, and the commoner call
+            [one] = sealed
+            await self._inner.put(collection=one.collection, key=one.key, document=one.document)
+        else:
+            await self._inner.put_all(sealed)
+        for put, sealer in zip(puts, sealers, strict=True):
+            self._remember(put.collection, put.key, sealer.slots)
 
     async def delete(self, *, collection: str, key: str) -> bool:
         """Removes the document, and what was remembered of it (again once it is gone: a read

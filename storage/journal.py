@@ -28,6 +28,7 @@ import os
 import re
 import tempfile
 import threading
+import time
 import zlib
 from collections.abc import Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
@@ -170,18 +171,21 @@ class JournalStorage(Storage):
 
     # Commits
 
-    def commit_lines(self, commits: Sequence[Sequence[Change]]) -> None:
+    def commit_lines(self, commits: Sequence[Sequence[Change]]) -> float:
         """Appends several commits, a line each, with one write and one fdatasync (a group
-        commit), then applies them in memory in order, holding `applying` meanwhile."""
+        commit), then applies them in memory in order, holding `applying` meanwhile; returns
+        how many seconds the write and fdatasync took."""
         lines = b"".join(encode_line(changes) for changes in commits)
         path = self._journal_path(self._generations[-1])
         problem = self._broken or self.problem()
         if problem:
             raise StoreUnavailable(f"Could not write the store file {path}: {problem}")
         good = os.lseek(self._journal_fd, 0, os.SEEK_END)
+        started = time.perf_counter()
         try:
             write_all(self._journal_fd, lines)
             os.fdatasync(self._journal_fd)
+            seconds = time.perf_counter() - started
         except OSError as error:
             self._cut_back(good)
             raise StoreUnavailable(
@@ -192,6 +196,7 @@ class JournalStorage(Storage):
         with self.applying:
             for change, puts in parsed:
                 apply(self._data, change.table, change.deletes, puts)
+        return seconds
 
     def problem(self) -> str:
         """Says what is wrong with the files under the store, or "" when nothing is."""

@@ -20,7 +20,7 @@ name the server, never the password or any stored value.
 
 import asyncio
 import logging
-from collections.abc import AsyncIterator, Collection, Iterator, Mapping
+from collections.abc import AsyncIterator, Collection, Iterator, Mapping, Sequence
 from contextlib import asynccontextmanager, contextmanager
 from datetime import UTC, datetime, timedelta
 from typing import Any
@@ -31,7 +31,7 @@ from psycopg import AsyncConnection, sql
 from psycopg.conninfo import conninfo_to_dict
 from psycopg_pool import AsyncConnectionPool
 
-from safeguarding.ports import Document, Job, StoreStatus, StoreUnavailable
+from safeguarding.ports import Document, Job, Put, StoreStatus, StoreUnavailable
 from storage.bot_state import ANY_E_TAG, StorageConflict, decode, encode, new_e_tag
 from storage.documents import table_for
 from storage.jobs import moment
@@ -252,6 +252,19 @@ class PostgresDocuments:
         async with self._db.connection() as connection:
             with refusing_nul():
                 await connection.execute(self._put, values)
+
+    async def put_all(self, puts: Sequence[Put]) -> None:
+        """Stores every document given in one transaction: all of them, or none."""
+        latest = {(table_for(put.collection), check_key(put.key)): put.document for put in puts}
+        # In key order, as the bot state's multi-key writes: two writers never wait on each other.
+        rows = [
+            (collection, key, json_text(document), new_e_tag())
+            for (collection, key), document in sorted(latest.items())
+        ]
+        async with self._db.connection() as connection:
+            with refusing_nul():
+                async with connection.transaction(), connection.cursor() as cursor:
+                    await cursor.executemany(self._put, rows)
 
     async def delete(self, *, collection: str, key: str) -> bool:
         """Removes the document; says whether there was one."""

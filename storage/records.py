@@ -71,6 +71,10 @@ class Records(Protocol):
         """Shows plan the records under keys, commits the batch it returns, returns what it saw."""
         ...
 
+    async def write(self, batches: Mapping[str, Batch]) -> None:
+        """Commits a batch to each of several tables as one all-or-nothing write."""
+        ...
+
     async def status(self) -> StoreStatus:
         """Says whether the store can be used right now."""
         ...
@@ -146,14 +150,14 @@ class MemoryRecords:
         """Shows plan the records under keys, commits the batch it returns, returns what it saw."""
         with self._lock:
             current = self._get_many(table, keys)
-            batch = plan(current)
-            if batch:
-                texts = {check_key(key): json_text(record) for key, record in batch.puts.items()}
-                rows = self._tables.setdefault(table, {})
-                for key in batch.deletes:
-                    rows.pop(key, None)
-                rows.update(texts)
+            self._apply({table: plan(current)})
             return current
+
+    async def write(self, batches: Mapping[str, Batch]) -> None:
+        """Commits a batch to each of several tables as one all-or-nothing write."""
+        with self._lock:
+            self._check_open()
+            self._apply(batches)
 
     async def status(self) -> StoreStatus:
         """Says the store is usable until it is closed."""
@@ -171,6 +175,19 @@ class MemoryRecords:
     async def aclose(self) -> None:
         """Refuses further use, like close()."""
         self.close()
+
+    def _apply(self, batches: Mapping[str, Batch]) -> None:
+        # Every record is encoded before anything changes: a bad one changes nothing.
+        texts = {
+            table: {check_key(key): json_text(record) for key, record in batch.puts.items()}
+            for table, batch in batches.items()
+        }
+        for table, batch in batches.items():
+            if batch:
+                rows = self._tables.setdefault(table, {})
+                for key in batch.deletes:
+                    rows.pop(key, None)
+                rows.update(texts[table])
 
     def _get_many(self, table: str, keys: Collection[str]) -> dict[str, Record]:
         self._check_open()

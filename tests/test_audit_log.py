@@ -8,6 +8,7 @@ from typing import Any
 
 from app import PIPELINE, create_app
 from safeguarding.clock import FixedClock
+from safeguarding.ports import Put
 from storage import memory_stores
 from tests.conftest import make_settings
 from tests.journeys import JOURNEY_ENV, NOW, journey_chat
@@ -166,7 +167,7 @@ def _mentions_the_audit_collection(tree: ast.AST) -> list[int]:
 
 def test_only_the_records_module_and_the_retention_purge_name_the_audit_collection() -> None:
     allowed = {
-        "safeguarding/records.py",  # Records.audit: appends, nothing else
+        "safeguarding/records.py",  # Records: appends, nothing else
         "safeguarding/retention.py",  # the nightly purge, after the audit period
         "safeguarding/case_records.py",  # subject access reads it
     }
@@ -181,7 +182,7 @@ def test_only_the_records_module_and_the_retention_purge_name_the_audit_collecti
 
 
 class WatchedDocuments:
-    """The Documents port, failing any audit write that is not a Records.audit append."""
+    """The Documents port, failing any audit write that is not a Records append."""
 
     def __init__(self, inner: Any) -> None:
         self._inner = inner
@@ -191,16 +192,28 @@ class WatchedDocuments:
         return getattr(self._inner, name)
 
     async def put(self, *, collection: str, key: str, document: dict[str, Any]) -> None:
-        if collection == "audit":
-            callers = {(Path(f.filename).as_posix(), f.function) for f in inspect.stack()}
-            assert any(
-                file.endswith("safeguarding/records.py") and function == "audit"
-                for file, function in callers
-            ), "an audit event written other than by Records.audit"
-            assert await self._inner.get(collection=collection, key=key) is None, "overwritten"
-            assert set(document) == EVENT_FIELDS
-            self.appended += 1
+        await self._watch(collection, key, document)
         await self._inner.put(collection=collection, key=key, document=document)
+
+    async def put_all(self, puts: list[Put]) -> None:
+        events = [put.key for put in puts if put.collection == "audit"]
+        assert len(events) == len(set(events)), "one event written twice in one write"
+        for put in puts:
+            await self._watch(put.collection, put.key, put.document)
+        await self._inner.put_all(puts)
+
+    async def _watch(self, collection: str, key: str, document: dict[str, Any]) -> None:
+        if collection != "audit":
+            return
+        callers = {(Path(f.filename).as_posix(), f.function) for f in inspect.stack()}
+        assert any(
+            file.endswith("safeguarding/records.py")
+            and function in {"audit", "_put_audited", "store_answer"}
+            for file, function in callers
+        ), "an audit event written other than by Records"
+        assert await self._inner.get(collection=collection, key=key) is None, "overwritten"
+        assert set(document) == EVENT_FIELDS
+        self.appended += 1
 
     async def delete(self, *, collection: str, key: str) -> bool:
         assert collection != "audit", "an audit event deleted through the bot"

@@ -6,6 +6,7 @@ from pathlib import Path
 
 import pytest
 
+from safeguarding.ports import Put
 from storage import memory_stores, open_embedded
 from storage.encryption import DataKeyError, EncryptedDocuments, Keyring, is_sealed
 
@@ -53,6 +54,11 @@ def test_a_malformed_key_is_refused_with_a_clear_message(bad: str) -> None:
         Keyring.from_setting(bad)
 
 
+def store_files(folder: Path) -> str:
+    """Every byte the store keeps on disk, as text."""
+    return "".join(path.read_text(errors="replace") for path in folder.rglob("*") if path.is_file())
+
+
 async def test_no_address_or_safe_word_reaches_the_store_file(tmp_path: Path) -> None:
     keyring = Keyring.from_setting(Keyring.generate())
     stores = open_embedded(tmp_path / "store")
@@ -61,14 +67,25 @@ async def test_no_address_or_safe_word_reaches_the_store_file(tmp_path: Path) ->
     assert await documents.get(collection="sessions", key="S-1") == RECORD
     assert await documents.find(collection="sessions", where={"status": "planned"}) == [RECORD]
     stores.close()
-    on_disk = "".join(
-        path.read_text(errors="replace")
-        for path in (tmp_path / "store").rglob("*")
-        if path.is_file()
-    )
+    on_disk = store_files(tmp_path / "store")
     for secret in [SAFE_WORD, "Synthetic Street", "ZE9 9ZZ", "Sam Worker"]:
         assert secret not in on_disk
     assert "aad-worker-1" in on_disk  # ids stay in the clear for the store to query
+
+
+async def test_a_record_written_with_its_audit_event_is_sealed_too(tmp_path: Path) -> None:
+    keyring = Keyring.from_setting(Keyring.generate())
+    stores = open_embedded(tmp_path / "store")
+    documents = EncryptedDocuments(stores.documents, keyring)
+    event = {"key": "e-1", "action": "answer", "record": "sessions/S-1", "field": "safe_word"}
+    await documents.put_all([Put("sessions", "S-1", RECORD), Put("audit", "e-1", event)])
+    assert await documents.get(collection="sessions", key="S-1") == RECORD
+    assert await documents.get(collection="audit", key="e-1") == event
+    stores.close()
+    on_disk = store_files(tmp_path / "store")
+    for secret in [SAFE_WORD, "Synthetic Street", "ZE9 9ZZ", "Sam Worker"]:
+        assert secret not in on_disk
+    assert "sessions/S-1" in on_disk
 
 
 async def test_records_written_before_encryption_are_still_read() -> None:

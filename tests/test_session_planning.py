@@ -1,6 +1,7 @@
 """Session planning on Teams: every answer stored as given, bad input re-asked, the A5 message."""
 
 import re
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -8,6 +9,8 @@ import pytest
 
 from app import PIPELINE, create_app
 from safeguarding.clock import FixedClock
+from safeguarding.ports import StoreUnavailable
+from storage import memory_stores
 from templates import Templates
 from tests.conftest import make_settings
 from tests.journeys import JOURNEY_ENV, NOW, answers, journey_chat
@@ -212,6 +215,73 @@ async def test_planning_after_setup_stores_every_answer_and_ends_with_the_messag
     assert service_user["contact_number"] == "+447700900123"
     audit = await stores.documents.find(collection="audit")
     assert "900123" not in str(audit) and "900456" not in str(audit)
+
+
+class NoDisclosures:
+    """The Documents port, failing every write of a disclosure to the audit log."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def put(self, *, collection: str, key: str, document: dict[str, Any]) -> None:
+        if collection == "audit" and document.get("action") == "disclose":
+            raise StoreUnavailable("the disk is full")
+        await self._inner.put(collection=collection, key=key, document=document)
+
+
+async def test_the_message_is_not_shown_when_its_disclosure_cannot_be_recorded(
+    tmp_path: Path,
+) -> None:
+    inner = memory_stores()
+    chat = chat_for(tmp_path, replace(inner, documents=NoDisclosures(inner.documents)))
+    await new_service_user(chat)
+    await plan_to_contact_number(chat)
+    await finish_first_plan(chat)
+
+    chat.bot_says(f"The session for {CASE}", "ready to go ahead")
+    chat.bot_says("pre-session message", "ready to copy")
+    chat.bot_says("can't save anything right now")
+    chat.no_unread_replies()
+    assert not any(
+        event["action"] == "disclose" for event in await inner.documents.find(collection="audit")
+    )
+
+
+class NoSessionScans:
+    """The Documents port, failing the search of all a worker's sessions (the space-between
+    lookup; the other searches ask for one status)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.searched = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def find(self, *, collection: str, where: Any = None) -> Any:
+        if collection == "sessions" and set(where or {}) == {"owner"}:
+            self.searched = True
+            raise StoreUnavailable("the disk is slow")
+        return await self._inner.find(collection=collection, where=where)
+
+
+async def test_the_message_is_still_given_when_other_sessions_cannot_be_looked_up(
+    tmp_path: Path,
+) -> None:
+    inner = memory_stores()
+    scans = NoSessionScans(inner.documents)
+    chat = chat_for(tmp_path, replace(inner, documents=scans))
+    await new_service_user(chat)
+    await plan_to_contact_number(chat)
+    await finish_first_plan(chat)
+
+    chat.bot_says(f"The session for {CASE}", "ready to go ahead")
+    the_message(chat)
+    chat.no_unread_replies()
+    assert scans.searched
 
 
 async def test_the_pre_session_message_carries_every_a5_element_with_the_workers_values(

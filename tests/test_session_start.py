@@ -2,6 +2,7 @@
 
 import json
 import logging
+from dataclasses import replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -12,6 +13,7 @@ from hypothesis import strategies as st
 
 from app import PIPELINE, create_app
 from safeguarding.clock import FixedClock
+from safeguarding.ports import Put, StoreUnavailable
 from storage import memory_stores
 from templates import Templates
 from tests.conftest import make_settings
@@ -308,6 +310,53 @@ async def test_an_introductory_session_starts_with_every_check_recorded_against_
     assert service_user["answers"]["safe_word"]["clause"] == "B5"
     audit = await stores.documents.find(collection="audit")
     assert SAFE_WORD not in str(audit) and "LS1 4AP" not in str(audit)
+
+
+class IdentityUpdateFailsOnce:
+    """The Documents port, failing the first update of a service user's record (not answers)."""
+
+    def __init__(self, inner: Any) -> None:
+        self._inner = inner
+        self.failed = False
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self._inner, name)
+
+    async def put_all(self, puts: list[Put]) -> None:
+        updates = {put.document.get("action") for put in puts if put.collection == "audit"}
+        touches = {put.collection for put in puts}
+        if not self.failed and "service_users" in touches and "update" in updates:
+            self.failed = True
+            raise StoreUnavailable("the disk is full")
+        await self._inner.put_all(puts)
+
+
+async def test_a_session_whose_service_user_cannot_be_updated_is_not_started_until_it_is(
+    tmp_path: Path,
+) -> None:
+    inner = memory_stores()
+    await given_service_user(inner)
+    await given_session(inner)
+    flaky = IdentityUpdateFailsOnce(inner.documents)
+    chat = journey_chat(tmp_path, replace(inner, documents=flaky))
+    await walk_introductory(chat)
+    await walk_from_notes(chat)
+    chat.bot_says("safe word or gesture", "keep it private")
+    await chat.user(SAFE_WORD)
+    chat.bot_says("can't save anything right now")
+    chat.no_unread_replies()
+    session = await inner.documents.get(collection="sessions", key=SESSION)
+    assert flaky.failed and session is not None
+    assert session["status"] == "planned" and session["open_journey"] is not None
+
+    await chat.user(SAFE_WORD)  # trying again, as the apology asks
+    chat.bot_says("Session started at 10:00", "saved privately")
+    chat.bot_sends_card("in_session")
+    chat.no_unread_replies()
+    session = await inner.documents.get(collection="sessions", key=SESSION)
+    service_user = await inner.documents.get(collection="service_users", key=CASE)
+    assert session is not None and session["status"] == "started"
+    assert service_user is not None and service_user["identity_verified_in"] == SESSION
 
 
 async def test_the_identity_check_ignores_case_spacing_and_accents(

@@ -1,8 +1,10 @@
 """Writes to a store until it is killed, saying which writes were acknowledged.
 
 Every line on stdout is `begin <op> <args>` before a write call and `ack <op> <args>` after it
-returns; ops are `put <key> <n> <pad length>`, `delete <key>` and `pair <generation>` (one
-batch that stores the same generation under two keys). Only the engine is imported, not
+returns; ops are `put <key> <n> <pad length>`, `delete <key>`, `pair <generation>` (one
+batch that stores the same generation under two keys of one table) and `split <generation>` (one
+write that stores it under key "a" in one table and key "b" in another, as a record and its
+audit event are written). Only the engine is imported, not
 botbuilder, so a process starts fast enough to be killed many times.
 
 Arguments: folder, tag, seed, then optionally the journal size that starts a compaction (small,
@@ -18,7 +20,7 @@ import threading
 
 from storage.documents import TinyDBDocuments
 from storage.engine import COMPACT_AFTER_BYTES, Step, TinyDBRecords
-from storage.records import Batch, Plan
+from storage.records import Batch
 
 COLLECTION = "crash"
 PAIRS = "pairs"
@@ -28,11 +30,6 @@ def say(*words: object) -> None:
     """Reports one line in one write, so a kill never leaves half a line that looks whole."""
     sys.stdout.write(" ".join(str(word) for word in words) + "\n")
     sys.stdout.flush()
-
-
-def always(batch: Batch) -> Plan:
-    """A plan that commits batch whatever it sees."""
-    return lambda _current: batch
 
 
 def stop_at(hold: str) -> Step:
@@ -61,12 +58,22 @@ async def write_forever(
     say("ready")
     for n in itertools.count():
         roll = rng.random()
-        if roll < 0.15:
+        if roll < 0.08:
             generation = f"{tag}-{n}"
             batch = Batch(puts={"a": {"generation": generation}, "b": {"generation": generation}})
             say("begin pair", generation)
-            await records.transact(PAIRS, (), always(batch))
+            await records.transact(PAIRS, (), lambda _current, batch=batch: batch)
             say("ack pair", generation)
+        elif roll < 0.16:
+            generation = f"{tag}-{n}"
+            say("begin split", generation)
+            await records.write(
+                {
+                    "split": Batch(puts={"a": {"generation": generation}}),
+                    "split_too": Batch(puts={"b": {"generation": generation}}),
+                }
+            )
+            say("ack split", generation)
         elif mine and roll < 0.5:
             key = mine.pop(rng.randrange(len(mine)))
             say("begin delete", key)

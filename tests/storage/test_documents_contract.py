@@ -3,11 +3,14 @@
 import asyncio
 import math
 from datetime import date
+from pathlib import Path
 
 import pytest
 
-from safeguarding.ports import Documents, StoreUnavailable
+from safeguarding.ports import Documents, Put, StoreUnavailable
 from storage import Stores
+
+from .factories import postgres
 
 CASE = {
     "reference": "CR-1042",
@@ -125,6 +128,55 @@ async def test_a_document_that_is_not_json_is_refused_and_nothing_stored(
         await documents.put(collection="cases", key="k", document=document)
 
     assert await documents.get(collection="cases", key="k") == {"before": 1}
+
+
+async def test_put_all_stores_every_document_across_collections(documents: Documents) -> None:
+    await documents.put(collection="cases", key="CR-7", document={"before": 1})
+
+    await documents.put_all(
+        [
+            Put("cases", "CR-1042", CASE),
+            Put("events", "e-1", {"action": "answer", "record": "cases/CR-1042"}),
+            Put("cases", "CR-7", {"reference": "CR-7"}),
+        ]
+    )
+
+    assert await documents.get(collection="cases", key="CR-1042") == CASE
+    assert await documents.get(collection="cases", key="CR-7") == {"reference": "CR-7"}
+    assert await documents.find(collection="events") == [
+        {"action": "answer", "record": "cases/CR-1042"}
+    ]
+
+
+@pytest.mark.parametrize(
+    "bad",
+    [Put("events", "e-1", {"when": date(2024, 1, 1)}), Put("_bot_state", "e-1", {})],
+    ids=["not-json", "reserved-collection"],
+)
+async def test_put_all_with_one_bad_document_stores_none_of_them(
+    documents: Documents, bad: Put
+) -> None:
+    await documents.put(collection="cases", key="CR-7", document={"before": 1})
+
+    with pytest.raises((TypeError, ValueError)):
+        await documents.put_all([Put("cases", "CR-7", {"after": 2}), bad])
+
+    assert await documents.get(collection="cases", key="CR-7") == {"before": 1}
+    assert await documents.find(collection="events") == []
+
+
+async def test_on_postgresql_a_put_all_refused_part_way_stores_nothing(tmp_path: Path) -> None:
+    async with postgres(tmp_path) as stores:
+        documents = stores.documents
+        await documents.put(collection="cases", key="CR-7", document={"before": 1})
+
+        with pytest.raises(ValueError, match="u0000"):  # JSONB cannot hold it: the 2nd row fails
+            await documents.put_all(
+                [Put("cases", "CR-7", {"after": 2}), Put("events", "e-1", {"note": "a\u0000b"})]
+            )
+
+        assert await documents.get(collection="cases", key="CR-7") == {"before": 1}
+        assert await documents.find(collection="events") == []
 
 
 @pytest.mark.parametrize("collection", ["", "_bot_state", "_default"])

@@ -266,6 +266,37 @@ async def test_a_failed_append_is_cut_back_so_the_journal_stays_whole(
     assert await keyed(folder) == [0, 2]
 
 
+async def test_a_write_to_several_tables_that_fails_leaves_every_table_as_it_was(
+    folder: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    records = TinyDBRecords(folder)
+    await put(records, "CR-0", {"n": 0})
+    real_fdatasync = os.fdatasync
+
+    def fail_once(descriptor: int) -> None:
+        monkeypatch.setattr(os, "fdatasync", real_fdatasync)
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(os, "fdatasync", fail_once)
+    with pytest.raises(StoreUnavailable):
+        await records.write(
+            {"cases": Batch(puts={"CR-0": {"n": 1}}), "audit": Batch(puts={"e-1": {"n": 1}})}
+        )
+    assert await records.get_many("cases", ["CR-0"]) == {"CR-0": {"n": 0}}
+    assert await records.get_many("audit", ["e-1"]) == {}
+
+    await records.write(
+        {"cases": Batch(puts={"CR-0": {"n": 2}}), "audit": Batch(puts={"e-2": {"n": 2}})}
+    )
+    records.close()
+    again = TinyDBRecords(folder)
+    try:
+        assert await again.get_many("cases", ["CR-0"]) == {"CR-0": {"n": 2}}
+        assert await again.find("audit") == [{"n": 2}]
+    finally:
+        again.close()
+
+
 async def test_a_failed_append_that_cannot_be_cut_stops_writes_and_compaction(
     folder: Path, monkeypatch: pytest.MonkeyPatch
 ) -> None:

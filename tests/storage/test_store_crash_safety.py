@@ -19,7 +19,8 @@ from .helpers import helper_command, helper_environment
 
 KILLS = 60
 COLLECTION = "crash"
-PAIRS = "pairs"
+# Where each kind of two-record write keeps its "a" and its "b" (see crash_writer.py).
+PAIR_TABLES = {"pair": ("pairs", "pairs"), "split": ("split", "split_too")}
 # Small enough that the writers compact every few dozen writes, so kills land in compactions.
 COMPACT_AFTER_BYTES = 4096
 
@@ -30,7 +31,7 @@ class Acknowledged:
 
     present: dict[str, tuple[int, int]] = field(default_factory=dict)
     deleted: set[str] = field(default_factory=set)
-    pair: str | None = None
+    pairs: dict[str, str | None] = field(default_factory=lambda: dict.fromkeys(PAIR_TABLES))
     in_flight: list[str] | None = None
 
     def follow(self, output: str) -> None:
@@ -50,7 +51,7 @@ class Acknowledged:
                 del self.present[op[1]]
                 self.deleted.add(op[1])
             else:
-                self.pair = op[1]
+                self.pairs[op[0]] = op[1]
 
 
 async def check_store(folder: Path, seen: Acknowledged) -> None:
@@ -72,17 +73,22 @@ async def check_store(folder: Path, seen: Acknowledged) -> None:
             assert stored[in_flight[1]]["n"] == int(in_flight[2])
             seen.present[in_flight[1]] = (int(in_flight[2]), int(in_flight[3]))
 
-        pairs = await records.get_many(PAIRS, ["a", "b"])
-        observed = None
-        if pairs:
-            generations = {key: record["generation"] for key, record in pairs.items()}
-            assert len(pairs) == 2 and len(set(generations.values())) == 1, (
-                f"half of a two-key batch was saved: {generations}"
-            )
-            observed = generations["a"]
-        allowed = {seen.pair, in_flight[1] if in_flight[0] == "pair" else seen.pair}
-        assert observed in allowed, f"pair {observed} is neither of {allowed}"
-        seen.pair = observed
+        for kind, (a_table, b_table) in PAIR_TABLES.items():
+            pair = {
+                **await records.get_many(a_table, ["a"]),
+                **await records.get_many(b_table, ["b"]),
+            }
+            observed = None
+            if pair:
+                generations = {key: record["generation"] for key, record in pair.items()}
+                assert len(pair) == 2 and len(set(generations.values())) == 1, (
+                    f"half of a two-record {kind} write was saved: {generations}"
+                )
+                observed = generations["a"]
+            last = seen.pairs[kind]
+            allowed = {last, in_flight[1] if in_flight[0] == kind else last}
+            assert observed in allowed, f"{kind} {observed} is neither of {allowed}"
+            seen.pairs[kind] = observed
     finally:
         records.close()
 
