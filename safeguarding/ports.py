@@ -98,3 +98,9 @@ class Jobs(Protocol):
     async def cancel(self, *, key: str) -> bool:
         """Drops a job that has not run yet (an acknowledged escalation's re-notify)."""
         ...
+
+    async def forget_done(self, *, before: str, dry_run: bool = False) -> int:
+        """Removes the jobs that are done (or cancelled) and were due before the moment, so the
+        table holds recent history only; says how many (a dry run only counts them). A key
+        removed may be used again."""
+        ...

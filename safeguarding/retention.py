@@ -36,6 +36,8 @@ PURGE_AT = time(3, 0)
 ACTOR = "retention"
 # Where the purge remembers the last day of audit events it has dealt with.
 WATERMARK_KEY = "retention"
+# How the purge's result names the scheduled jobs it removed.
+FINISHED_JOBS = "finished jobs"
 # The collections the purge looks at besides the audit log; the others hold no case data.
 PURGED = (SESSIONS, TASKS, ESCALATIONS, DISCUSSIONS)
 
@@ -63,6 +65,8 @@ class RetentionPolicy:
     tasks_days: int = 90
     # An audit event, from when it was written.
     audit_days: int = 2190
+    # A scheduled job that has run or was cancelled (ids and keys only), from when it was due.
+    finished_jobs_days: int = 30
 
 
 # The setting that changes each period; docs/data-protection.md lists them with their defaults.
@@ -75,6 +79,7 @@ RETENTION_SETTINGS: Mapping[str, str] = {
     "SAFESESSION_RETENTION_DAYS_DISCUSSION_ITEMS": "discussion_items_days",
     "SAFESESSION_RETENTION_DAYS_TASKS": "tasks_days",
     "SAFESESSION_RETENTION_DAYS_AUDIT": "audit_days",
+    "SAFESESSION_RETENTION_DAYS_FINISHED_JOBS": "finished_jobs_days",
 }
 
 
@@ -341,6 +346,10 @@ class Retention:
         removed[AUDIT] = len(events)
         if not dry_run:
             await self._remove(plan, events, holds, now)
+        if self._scheduler is not None:  # bookkeeping, no case data: counted, not audited
+            removed[FINISHED_JOBS] = await self._scheduler.forget_finished(
+                older_than=timedelta(days=self._policy.finished_jobs_days), dry_run=dry_run
+            )
         result = PurgeResult(
             removed={name: count for name, count in removed.items() if count},
             kept_on_hold=plan.kept_on_hold,

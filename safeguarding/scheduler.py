@@ -57,6 +57,11 @@ class Scheduler:
         """Drops a job that has not run yet."""
         return await self._jobs.cancel(key=key)
 
+    async def forget_finished(self, *, older_than: timedelta, dry_run: bool = False) -> int:
+        """Removes the jobs that finished and were due more than older_than ago; says how many."""
+        before = (self._clock.now() - older_than).isoformat()
+        return await self._jobs.forget_done(before=before, dry_run=dry_run)
+
     async def run_due(self, *, limit: int = 20) -> int:
         """Runs every job due now (late ones included); returns how many ran."""
         due = await self._jobs.claim_due(

@@ -97,6 +97,31 @@ class RecordJobs:
             key, lambda job: {**job, "status": DONE, "cancelled": True, "claimed_by": ""}
         )
 
+    async def forget_done(self, *, before: str, dry_run: bool = False) -> int:
+        """Removes the jobs that are done (or cancelled) and were due before the moment; says
+        how many (a dry run only counts them)."""
+        cutoff = micros(before)
+        old = [
+            str(job["key"])
+            for job in await self._records.find(TABLE, {"status": DONE})
+            if job["due_us"] < cutoff
+        ]
+        if dry_run or not old:
+            return len(old)
+
+        def plan(current: Mapping[str, Record]) -> Batch:
+            # Checked again under the engine's lock: only jobs still done and old go.
+            return Batch(
+                deletes=[
+                    key
+                    for key, job in current.items()
+                    if job["status"] == DONE and job["due_us"] < cutoff
+                ]
+            )
+
+        seen = await self._records.transact(TABLE, old, plan)
+        return len(plan(seen).deletes)
+
     async def _change(self, key: str, change: Any) -> bool:
         changed = False
 

@@ -404,6 +404,10 @@ class PostgresJobs:
             "UPDATE {s}.jobs SET status = 'done', cancelled = true, claimed_by = NULL,"
             " lease_until = NULL, done_at = now() WHERE key = %s AND status <> 'done'"
         )
+        self._forget = database.query("DELETE FROM {s}.jobs WHERE status = 'done' AND due_at < %s")
+        self._count_old = database.query(
+            "SELECT count(*) FROM {s}.jobs WHERE status = 'done' AND due_at < %s"
+        )
 
     async def enqueue(self, *, key: str, kind: str, due_at: str, payload: dict[str, Any]) -> bool:
         """Stores a job under a unique key; says False (and changes nothing) if it exists."""
@@ -448,6 +452,17 @@ class PostgresJobs:
         async with self._db.connection() as connection:
             cursor = await connection.execute(self._cancel, (key,))
         return cursor.rowcount == 1
+
+    async def forget_done(self, *, before: str, dry_run: bool = False) -> int:
+        """Removes the jobs that are done (or cancelled) and were due before the moment; says
+        how many (a dry run only counts them)."""
+        async with self._db.connection() as connection:
+            if dry_run:
+                cursor = await connection.execute(self._count_old, (moment(before),))
+                row = await cursor.fetchone()
+                return int(row[0]) if row else 0
+            cursor = await connection.execute(self._forget, (moment(before),))
+        return cursor.rowcount
 
 
 def postgres_stores(

@@ -18,6 +18,7 @@ from safeguarding.clock import Clock, SystemClock
 from safeguarding.journey import answer_of
 from safeguarding.records import Records
 from safeguarding.retention import Retention, closed_at
+from safeguarding.scheduler import Scheduler
 from storage.admin import Ask, Declined, actor, open_store, parser, run
 from storage.postgres import DEFAULT_SCHEMA
 
@@ -41,9 +42,15 @@ async def purge(
             raise Declined()
     opened = await open_store(environ, schema=schema)
     try:
-        records = Records(opened.stores.documents, clock or SystemClock())
+        moment = clock or SystemClock()
+        records = Records(opened.stores.documents, moment)
+        scheduler = Scheduler(opened.stores.jobs, moment, worker_id="purge")
         retention = Retention(
-            documents=opened.stores.documents, records=records, policy=policy, actor=actor(by)
+            documents=opened.stores.documents,
+            records=records,
+            policy=policy,
+            scheduler=scheduler,
+            actor=actor(by),
         )
         result = await retention.purge(dry_run=dry_run)
     finally:

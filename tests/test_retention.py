@@ -162,10 +162,21 @@ async def seeded(stores: Any) -> World:
     return world
 
 
+async def finished_job(world: World, key: str, days_ago: float) -> None:
+    """A scheduled job that was due days_ago and has run."""
+    jobs = world.stores.jobs
+    await jobs.enqueue(key=key, kind="reminder", due_at=ago(days_ago), payload={})
+    [job] = await jobs.claim_due(now=ago(days_ago), worker_id="w", limit=1, lease_seconds=60)
+    await jobs.complete(job_id=job.id)
+
+
 async def test_the_purge_removes_what_has_had_its_time_and_keeps_the_rest(stores: Any) -> None:
     world = await seeded(stores)
     old_event = await world.audit_at(2191, "sessions/S-COPIED91")
     recent_event = await world.audit_at(2189, "sessions/S-COPIED89")
+    await finished_job(world, "reminder:31-days-ago", 31)
+    await finished_job(world, "reminder:29-days-ago", 29)
+    await world.stores.jobs.enqueue(key="pending:40", kind="reminder", due_at=ago(40), payload={})
 
     result = await world.retention.purge()
 
@@ -186,7 +197,16 @@ async def test_the_purge_removes_what_has_had_its_time_and_keeps_the_rest(stores
         "discussion_items": 1,
         "service_users": 1,
         "audit": 1,
+        "finished jobs": 1,
     }
+    jobs = world.stores.jobs  # the forgotten key may be used again; the others still hold theirs
+    assert await jobs.enqueue(
+        key="reminder:31-days-ago", kind="reminder", due_at=ago(0), payload={}
+    )
+    assert not await jobs.enqueue(
+        key="reminder:29-days-ago", kind="reminder", due_at=ago(0), payload={}
+    )
+    assert not await jobs.enqueue(key="pending:40", kind="reminder", due_at=ago(0), payload={})
     assert [s["key"] for s in result.overdue] == ["S-OVERDUE"]
     audit = await world.keys("audit")
     assert old_event not in audit and recent_event in audit
@@ -370,6 +390,7 @@ def test_the_periods_come_from_settings_with_documented_defaults() -> None:
         discussion_items_days=730,
         tasks_days=90,
         audit_days=2190,
+        finished_jobs_days=30,
     )
     policy = retention_policy(
         {"SAFESESSION_RETENTION_DAYS_SESSIONS": "30", "SAFESESSION_RETENTION_DAYS_AUDIT": "3650"}

@@ -134,6 +134,26 @@ async def test_cancel_drops_a_job_that_has_not_run(jobs: Jobs) -> None:
     assert await jobs.enqueue(key="k", kind="renotify", due_at=at(5), payload={}) is False
 
 
+async def test_finished_jobs_due_long_ago_are_forgotten_and_nothing_else(jobs: Jobs) -> None:
+    for key, due in [("old-done", 0), ("old-cancelled", 1), ("old-pending", 2), ("new-done", 90)]:
+        await jobs.enqueue(key=key, kind="reminder", due_at=at(due), payload={})
+    assert await claim(jobs, 0) == ["old-done"]
+    await jobs.complete(job_id="old-done")
+    assert await jobs.cancel(key="old-cancelled")
+    assert await claim(jobs, 90) == ["old-pending", "new-done"]
+    await jobs.complete(job_id="new-done")
+
+    assert await jobs.forget_done(before=at(60), dry_run=True) == 2
+    assert await jobs.forget_done(before=at(60)) == 2
+    assert await jobs.forget_done(before=at(60)) == 0
+
+    # A forgotten key may be used again; the others still hold theirs.
+    assert await jobs.enqueue(key="old-done", kind="reminder", due_at=at(100), payload={})
+    assert not await jobs.enqueue(key="new-done", kind="reminder", due_at=at(100), payload={})
+    assert not await jobs.enqueue(key="old-pending", kind="reminder", due_at=at(100), payload={})
+    assert await claim(jobs, 100 + LEASE) == ["old-pending", "old-done"]
+
+
 async def test_completing_or_retrying_an_unknown_job_changes_nothing(jobs: Jobs) -> None:
     await jobs.complete(job_id="never")
     await jobs.retry(job_id="never", due_at=at(0))
