@@ -3,12 +3,13 @@
 The folder holds the files `storage.journal` describes, plus `safesession.lock`, flock'd while a
 process has the store open (it holds that process's pid).
 
-Every commit is one `Batch` for one table, planned under one lock and appended to the journal by
-`JournalStorage` before it is acknowledged. Commits normally run on a single worker thread, so a
-slow disk never holds up the event loop. Commits that queue up while one is being written go
-together (a group commit): the worker plans each in turn, each plan seeing the ones before it,
-writes them as one line each with one fdatasync, and only then applies them in memory and answers
-every caller. If that write fails, every commit of the group fails and memory is untouched.
+Every commit is a `Batch` for each table it changes (one journal line: all of them or none),
+planned under one lock and appended to the journal by `JournalStorage` before it is
+acknowledged. Commits normally run on a single worker thread, so a slow disk never holds up the
+event loop. Commits that queue up while one is being written go together (a group commit): the
+worker plans each in turn, each plan seeing the ones before it, writes them as one line each with
+one fdatasync, and only then applies them in memory and answers every caller. If that write
+fails, every commit of the group fails and memory is untouched.
 
 A commit that finds the store idle (nothing queued, no compaction running) runs on the caller's
 event loop instead, once the disk has shown itself fast: handing a commit to the worker and its

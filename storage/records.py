@@ -2,7 +2,8 @@
 
 `Records` is the seam between the adapters (documents, bot state, jobs) and an engine in this
 process (in memory, or TinyDB over a journal on disk). A transaction reads some keys, lets a plan
-decide one `Batch` from what it saw, and commits that batch as one all-or-nothing write.
+decide one `Batch` from what it saw, and commits that batch as one all-or-nothing write; `write`
+commits batches to several tables the same way (a record and its audit event).
 PostgreSQL, shared by several processes, has adapters of its own (`storage.postgres`).
 
 `Backend` is what the composition root opens, checks and closes, whichever the adapters are.
