@@ -54,6 +54,11 @@ COMMANDS: tuple[Command, ...] = (
         scopes=frozenset({PERSONAL}),
     ),
     Command(
+        name="my details",
+        description="Change the work mobile and name I give families in pre-session messages",
+        scopes=frozenset({PERSONAL}),
+    ),
+    Command(
         name="my settings",
         description="Your working days and hours, weekly check-in and reminders",
         scopes=frozenset({PERSONAL}),

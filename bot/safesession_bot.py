@@ -20,7 +20,7 @@ from bot.session_events import SessionEvents
 from bot.teams import card_action, conversation_scope, text_without_mentions
 from dialogs.cards import card_message
 from dialogs.journey_dialog import JourneyServices, worker_id
-from dialogs.line_manager import begin_line_manager
+from dialogs.line_manager import begin_line_manager, begin_worker_details
 from dialogs.registry import resume_open_journey
 from dialogs.session_planning import begin_planning
 from dialogs.session_start import start_session
@@ -75,6 +75,7 @@ class SafeSessionBot(TeamsActivityHandler):
             "where was i": self._resume,
             "emergency": self._emergency,
             "my line manager": self._line_manager,
+            "my details": self._worker_details,
             "my settings": self._self_care.show_settings,
             "self-care": self._self_care.show_self_care,
             "set manager channel": self._set_manager_channel,
@@ -257,6 +258,11 @@ class SafeSessionBot(TeamsActivityHandler):
         self, turn_context: TurnContext, dialog_context: DialogContext, _value: dict[str, Any]
     ) -> None:
         await begin_line_manager(dialog_context, self._services, worker_id(turn_context))
+
+    async def _worker_details(
+        self, turn_context: TurnContext, dialog_context: DialogContext, _value: dict[str, Any]
+    ) -> None:
+        await begin_worker_details(dialog_context, self._services, worker_id(turn_context))
 
     async def _emergency_kind(
         self, turn_context: TurnContext, _dialogs: DialogContext, value: dict[str, Any]

@@ -4,7 +4,7 @@ from botbuilder.core import ConversationState
 from botbuilder.dialogs import DialogContext, DialogSet
 
 from dialogs.journey_dialog import JourneyDialog, JourneyServices
-from dialogs.line_manager import line_manager_dialog
+from dialogs.line_manager import line_manager_dialog, worker_details_dialog
 from dialogs.service_user_setup import service_user_setup_dialog
 from dialogs.session_planning import session_planning_dialog
 from dialogs.session_start import session_start_dialog
@@ -13,6 +13,7 @@ from safeguarding.service_user_setup import SETUP
 from safeguarding.session_events import BEHAVIOUR_END, SESSION_END, WELFARE_CALL
 from safeguarding.session_planning import PLANNING
 from safeguarding.session_start import START
+from safeguarding.worker_profile import WORKER_DETAILS
 
 JOURNEYS: tuple[Journey, ...] = (
     SETUP,
@@ -21,6 +22,7 @@ JOURNEYS: tuple[Journey, ...] = (
     SESSION_END,
     WELFARE_CALL,
     BEHAVIOUR_END,
+    WORKER_DETAILS,
 )
 
 
@@ -34,6 +36,7 @@ def build_dialogs(
     built: tuple[JourneyDialog, ...] = (
         service_user_setup_dialog(services),
         line_manager_dialog(services),
+        worker_details_dialog(services),
         session_planning_dialog(services),
         session_start_dialog(services),
         *extra,

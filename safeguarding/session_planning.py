@@ -171,6 +171,15 @@ def message_context(
     }
 
 
+# Kept on the worker's own profile, asked the first time they plan (and by `my details`).
+WORK_MOBILE = Question(
+    id="work_mobile", clause="C3", kind="text", read=read_work_mobile, target="worker"
+)
+WORKER_NAME = Question(
+    id="worker_name", clause="A5", kind="text", read=text_reader(max_length=60), target="worker"
+)
+
+
 PLANNING = Journey(
     id="session_planning.v1",
     collection=SESSIONS,
@@ -220,16 +229,8 @@ PLANNING = Journey(
             copy_to="service_user",
             discloses=Disclosure(shown="number_on_file", field="contact_number"),
         ),
-        Question(
-            id="work_mobile", clause="C3", kind="text", read=read_work_mobile, target="worker"
-        ),
-        Question(
-            id="worker_name",
-            clause="A5",
-            kind="text",
-            read=text_reader(max_length=60),
-            target="worker",
-        ),
+        WORK_MOBILE,
+        WORKER_NAME,
         Question(id="reminder_text", clause="A5", kind="yes_no", read=read_yes_no),
         Question(id="amendment", clause="A5", kind="long_text", read=read_amendment),
     ),

@@ -1,6 +1,8 @@
-"""The worker's own profile: who their line manager is and how to reach them (D1)."""
+"""The worker's own profile: who their line manager is and how to reach them (D1), and the work
+mobile and name the pre-session message gives families (C3, A5)."""
 
 from collections.abc import Sequence
+from dataclasses import replace
 
 from safeguarding.journey import (
     Choice,
@@ -12,8 +14,12 @@ from safeguarding.journey import (
     text_reader,
 )
 from safeguarding.records import WORKERS
+from safeguarding.session_planning import WORK_MOBILE, WORKER_NAME
 
 NOT_LISTED = "not_listed"
+# The questions `my details` asks again: the same as planning's, on the profile itself.
+DETAILS = (replace(WORK_MOBILE, target="record"), replace(WORKER_NAME, target="record"))
+WORKER_DETAILS = Journey(id="worker_details.v1", collection=WORKERS, questions=DETAILS)
 
 
 def line_manager_journey(managers: Sequence[tuple[str, str]]) -> Journey:

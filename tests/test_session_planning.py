@@ -527,27 +527,37 @@ async def test_another_workers_service_user_cannot_be_planned(tmp_path: Path, st
 # -- asked once; the number on file -----------------------------------------------------------
 
 
-async def test_a_second_plan_asks_neither_work_mobile_nor_name_and_confirms_the_number(
-    tmp_path: Path, stores: Any
-) -> None:
+async def planned_once(tmp_path: Path, stores: Any) -> tuple[Chat, str]:
+    """A worker's first plan for CASE, to its pre-session message; the chat and the message."""
     await put_service_user(stores)
     chat = chat_for(tmp_path, stores)
     await plan_to_contact_number(chat)
     await finish_first_plan(chat)
     chat.bot_says("ready to go ahead")
-    first = the_message(chat)
+    return chat, the_message(chat)
+
+
+async def finish_next_plan(chat: Chat) -> str:
+    """A later plan, from the reminder question on (work mobile and name known): its message."""
+    chat.bot_asks("reminder_text")
+    await chat.user("yes")
+    chat.bot_says("short note")
+    await chat.user("none")
+    chat.bot_says("ready to go ahead")
+    return the_message(chat)
+
+
+async def test_a_second_plan_asks_neither_work_mobile_nor_name_and_confirms_the_number(
+    tmp_path: Path, stores: Any
+) -> None:
+    chat, first = await planned_once(tmp_path, stores)
 
     await plan_to_contact_number(chat)
     chat.bot_says("The number I have for them is 07700 900123", "**yes** to keep it")
     await chat.user("no")
     chat.bot_says("send their new number", "07700 900123")
     await chat.user("07700 900999")
-    chat.bot_asks("reminder_text")  # work mobile and name are not asked again
-    await chat.user("yes")
-    chat.bot_says("short note")
-    await chat.user("none")
-    chat.bot_says("ready to go ahead")
-    second = the_message(chat)
+    second = await finish_next_plan(chat)  # work mobile and name are not asked again
     chat.bot_says("space between contacts", CASE)  # the same time as the first plan (E2)
     assert "Jo Worker" in second and "07700 900456" in second and "Jo Worker" in first
     service_user = await answers(stores, "service_users", CASE)
@@ -561,6 +571,58 @@ async def test_a_second_plan_asks_neither_work_mobile_nor_name_and_confirms_the_
     assert len({session["key"] for session in sessions}) == 3
     [third] = [session for session in sessions if session["status"] == "planning"]
     assert third["answers"]["contact_number"]["value"] == "+447700900999"
+
+
+async def test_my_details_changes_the_work_mobile_and_name_the_next_message_gives(
+    tmp_path: Path, stores: Any
+) -> None:
+    chat, first = await planned_once(tmp_path, stores)
+
+    await chat.user("my details")
+    chat.bot_says("work mobile", "never a personal number")
+    await chat.user("0770 090")  # not a number: asked again, nothing lost
+    chat.bot_says("work mobile")
+    await chat.user("07700 900789")
+    chat.bot_says("What name do you give the families")
+    await chat.user("Jo Worker-Example")
+    said = chat.bot_says("Saved", "07700 900789", "Jo Worker-Example", "already sent keeps")
+    assert "07700 900456" not in said
+    chat.no_unread_replies()
+    profile = await stores.documents.get(collection="workers", key="aad-worker-1")
+    assert profile is not None and profile["open_journey"] is None
+    assert {q: e["value"] for q, e in profile["answers"].items() if q.startswith("work")} == {
+        "work_mobile": "+447700900789",
+        "worker_name": "Jo Worker-Example",
+    }
+    assert {q: e["clause"] for q, e in profile["answers"].items() if q.startswith("work")} == {
+        "work_mobile": "C3",
+        "worker_name": "A5",
+    }
+
+    await plan_to_contact_number(chat)
+    chat.bot_says("The number I have for them is 07700 900123")
+    await chat.user("yes")
+    second = await finish_next_plan(chat)  # the new details are not asked for again
+    assert "07700 900456" in first and "Jo Worker" in first
+    assert "07700 900789" in second and "Jo Worker-Example" in second
+    assert "07700 900456" not in second
+
+
+async def test_my_details_left_half_way_is_picked_up_by_where_was_i(
+    tmp_path: Path, stores: Any
+) -> None:
+    chat = chat_for(tmp_path, stores)
+    await chat.user("my details")
+    chat.bot_says("work mobile")
+    await chat.user("07700 900789")
+    chat.bot_says("What name do you give the families")
+    await chat.user("cancel")
+    chat.bot_says("Stopped", "where was I")
+    await chat.user("where was i")
+    chat.bot_says("What name do you give the families")
+    await chat.user("Jo Worker")
+    chat.bot_says("Saved", "07700 900789", "Jo Worker")
+    chat.no_unread_replies()
 
 
 # -- readiness ----------------------------------------------------------------------------------
