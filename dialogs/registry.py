@@ -13,7 +13,7 @@ from safeguarding.service_user_setup import SETUP
 from safeguarding.session_events import BEHAVIOUR_END, SESSION_END, WELFARE_CALL
 from safeguarding.session_planning import PLANNING
 from safeguarding.session_start import START
-from safeguarding.worker_profile import WORKER_DETAILS
+from safeguarding.worker_profile import WORKER_DETAILS, line_manager_journey
 
 JOURNEYS: tuple[Journey, ...] = (
     SETUP,
@@ -23,6 +23,9 @@ JOURNEYS: tuple[Journey, ...] = (
     WELFARE_CALL,
     BEHAVIOUR_END,
     WORKER_DETAILS,
+    # Built from the configured managers when the dialogs are; here only its id and collection
+    # count, to find a half-finished one.
+    line_manager_journey(()),
 )
 
 

@@ -72,3 +72,22 @@ async def test_asking_again_replaces_the_old_line_manager(tmp_path: Path, stores
     worker.bot_says("Saved", "Robin Example")
     stored = await answers(stores, "workers", "aad-worker-1")
     assert stored["line_manager"] == "not_listed" and stored["line_manager_name"] == "Robin Example"
+
+
+async def test_a_line_manager_left_half_way_is_picked_up_by_where_was_i(
+    tmp_path: Path, stores: Any
+) -> None:
+    worker = chat(tmp_path, stores, **MANAGERS)
+    await worker.user("my line manager")
+    worker.bot_asks("line_manager")
+    await worker.submit({"action": "answer", "question": "line_manager", "answer": "aad-lead"})
+    worker.bot_says("phone number")
+    await worker.user("cancel")
+    worker.bot_says("Stopped")
+    await worker.user("where was i")
+    worker.bot_says("phone number")
+    await worker.user("07700 900456")
+    worker.bot_says("Saved", "Jo Lead")
+    worker.no_unread_replies()
+    stored = await answers(stores, "workers", "aad-worker-1")
+    assert stored["line_manager"] == "aad-lead"
