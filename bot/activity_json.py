@@ -123,6 +123,9 @@ def _text(value: Any) -> str:
 
 
 def _exactly(kind: type) -> Encoder:
+    """Passes a value of exactly this type through, both ways: msrest converts any other (5 to
+    "5", "1" to True), so that is left to msrest."""
+
     def encode(value: Any) -> Any:
         if type(value) is not kind:
             raise NotExact(type(value).__name__)
@@ -325,17 +328,6 @@ class _ModelReader:
         return made
 
 
-def _read_exactly(kind: type) -> Decoder:
-    """Reads a JSON scalar msrest keeps as it is; it converts any other (5 to "5", "1" to True)."""
-
-    def read(value: Any) -> Any:
-        if type(value) is not kind:
-            raise NotExact(type(value).__name__)
-        return value
-
-    return read
-
-
 def _read_free(value: Any, depth: int = 0) -> Any:
     """A free-form value (channel data, a card's submit), copied as msrest copies JSON."""
     kind = type(value)
@@ -378,10 +370,10 @@ def _read_moment(value: Any) -> datetime.datetime:
 
 
 SIMPLE_READERS: dict[str, Decoder] = {
-    "str": _read_exactly(str),
-    "bool": _read_exactly(bool),
-    "int": _read_exactly(int),
-    "float": _read_exactly(float),
+    "str": _exactly(str),
+    "bool": _exactly(bool),
+    "int": _exactly(int),
+    "float": _exactly(float),
     "iso-8601": _read_moment,
     "object": _read_free,
 }
