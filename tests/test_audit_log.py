@@ -31,6 +31,7 @@ from tests.test_session_start import (
     walk_from_notes,
 )
 from tests.transcript import Chat
+from tests.wrapped_documents import WrappedDocuments
 
 ROOT = Path(__file__).resolve().parent.parent
 EVENT_FIELDS = {"key", "day", "at", "actor", "action", "record", "field", "clause", "reason"}
@@ -181,15 +182,12 @@ def test_only_the_records_module_and_the_retention_purge_name_the_audit_collecti
     assert found == {}, "only Records.audit may write the audit log"
 
 
-class WatchedDocuments:
+class WatchedDocuments(WrappedDocuments):
     """The Documents port, failing any audit write that is not a Records append."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.appended = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def put(self, *, collection: str, key: str, document: dict[str, Any]) -> None:
         await self._watch(collection, key, document)

@@ -24,6 +24,7 @@ from safeguarding.retention import (
 from safeguarding.scheduler import Scheduler
 from storage import memory_stores
 from tests.conftest import make_settings
+from tests.wrapped_documents import WrappedDocuments
 
 # Thursday 26 November 2026, 10:00 UK time (GMT).
 NOW = datetime(2026, 11, 26, 10, 0, tzinfo=UTC)
@@ -293,15 +294,12 @@ async def test_a_service_user_outlives_their_sessions_by_the_period(stores: Any)
     assert await world.keys("service_users") == set()
 
 
-class CountingDocuments:
+class CountingDocuments(WrappedDocuments):
     """The Documents port, counting how often the whole audit log is read."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.whole_log_reads = 0
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def find(self, *, collection: str, where: Any = None) -> list[Document]:
         if collection == "audit" and not where:

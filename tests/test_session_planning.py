@@ -15,6 +15,7 @@ from templates import Templates
 from tests.conftest import make_settings
 from tests.journeys import JOURNEY_ENV, NOW, answers, journey_chat
 from tests.transcript import Chat, as_read
+from tests.wrapped_documents import WrappedDocuments
 
 CASE = "CR-2040"
 FAMILY_NUMBER = "07700 900123"  # Ofcom drama numbers: they reach no one
@@ -217,14 +218,8 @@ async def test_planning_after_setup_stores_every_answer_and_ends_with_the_messag
     assert "900123" not in str(audit) and "900456" not in str(audit)
 
 
-class NoDisclosures:
+class NoDisclosures(WrappedDocuments):
     """The Documents port, failing every write of a disclosure to the audit log."""
-
-    def __init__(self, inner: Any) -> None:
-        self._inner = inner
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def put(self, *, collection: str, key: str, document: dict[str, Any]) -> None:
         if collection == "audit" and document.get("action") == "disclose":
@@ -250,16 +245,13 @@ async def test_the_message_is_not_shown_when_its_disclosure_cannot_be_recorded(
     )
 
 
-class NoSessionScans:
+class NoSessionScans(WrappedDocuments):
     """The Documents port, failing the search of all a worker's sessions (the space-between
     lookup; the other searches ask for one status)."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.searched = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def find(self, *, collection: str, where: Any = None) -> Any:
         if collection == "sessions" and set(where or {}) == {"owner"}:

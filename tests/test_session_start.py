@@ -21,6 +21,7 @@ from tests.journeys import JOURNEY_ENV, NOW, answers, journey_chat
 from tests.test_journey_fuzz import UNEXPECTED, drain, garbage, send
 from tests.test_templates import HOSTILE
 from tests.transcript import Chat, fixture
+from tests.wrapped_documents import WrappedDocuments
 
 CASE = "CR-1042"
 SESSION = "S-AB3CD9"
@@ -312,15 +313,12 @@ async def test_an_introductory_session_starts_with_every_check_recorded_against_
     assert SAFE_WORD not in str(audit) and "LS1 4AP" not in str(audit)
 
 
-class IdentityUpdateFailsOnce:
+class IdentityUpdateFailsOnce(WrappedDocuments):
     """The Documents port, failing the first update of a service user's record (not answers)."""
 
     def __init__(self, inner: Any) -> None:
-        self._inner = inner
+        super().__init__(inner)
         self.failed = False
-
-    def __getattr__(self, name: str) -> Any:
-        return getattr(self._inner, name)
 
     async def put_all(self, puts: list[Put]) -> None:
         updates = {put.document.get("action") for put in puts if put.collection == "audit"}
